@@ -1,0 +1,48 @@
+"""Model-agnostic mean-field machinery: kernels, games, rollouts, exact evaluation."""
+
+from hank_mfg.core.evaluation import (
+    BestResponse,
+    Evaluation,
+    Exploitability,
+    best_response,
+    evaluate,
+    exploitability,
+    policy_value,
+)
+from hank_mfg.core.game import AggState, Box, Discrete, MeanFieldGame
+from hank_mfg.core.kernel import GenericKernel, Kernel, action_values, expect, forward
+from hank_mfg.core.rollout import (
+    MeanFieldPath,
+    Policy,
+    constant_policy,
+    memoryless,
+    policy_actions,
+    rollout,
+    time_varying_policy,
+)
+
+__all__ = [
+    "AggState",
+    "BestResponse",
+    "Box",
+    "Discrete",
+    "Evaluation",
+    "Exploitability",
+    "GenericKernel",
+    "Kernel",
+    "MeanFieldGame",
+    "MeanFieldPath",
+    "Policy",
+    "action_values",
+    "best_response",
+    "constant_policy",
+    "evaluate",
+    "expect",
+    "exploitability",
+    "forward",
+    "memoryless",
+    "policy_actions",
+    "policy_value",
+    "rollout",
+    "time_varying_policy",
+]

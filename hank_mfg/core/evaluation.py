@@ -1,0 +1,184 @@
+"""Exact evaluation of policies on a mean-field path: value, best response, exploitability.
+
+Given the population's path (``mu_t``, ``z_t`` for sampled common-noise paths), the value of
+following a policy is the backward recursion ``v_t = r_π,t + γ A_π,t v_{t+1}`` from the terminal
+value; the best response replaces the policy by the maximising action in every state and period
+(backward induction over the same path). Exploitability is the mass-weighted gain of the best
+response,
+
+    exploitability = E_samples[ Σ_s mu_0(s) (V_BR,0(s) − V_π,0(s)) ] ≥ 0,
+
+zero exactly at a mean-field Nash equilibrium without common noise. With common noise the best
+response is computed per sampled path, i.e. it knows that path's future; exploitability is then
+a regret against a clairvoyant deviator (as in the RSPG paper), still zero only if no deviation
+gains on any path.
+
+Games with a continuous choice may provide ``exact_best_response(path) -> BestResponse``
+(households solve it by the endogenous-grid method); evaluation then uses it automatically.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from hank_mfg.core.game import AggState, MeanFieldGame
+from hank_mfg.core.rollout import MeanFieldPath, Policy, rollout
+
+Array = jax.Array
+
+__all__ = [
+    "BestResponse",
+    "Evaluation",
+    "Exploitability",
+    "best_response",
+    "evaluate",
+    "exploitability",
+    "policy_value",
+]
+
+
+@struct.dataclass
+class BestResponse:
+    """Best response to a mean-field path.
+
+    Attributes:
+        value: ``[n_samples, horizon + 1, n_states]``, the best-responding agent's value.
+        actions: ``[n_samples, horizon, n_states]``, its action per state and period.
+    """
+
+    value: Array
+    actions: Array
+
+
+@struct.dataclass
+class Exploitability:
+    """Exploitability of a policy and its parts (units of the game's reward).
+
+    Attributes:
+        value: scalar, mean over samples of ``Σ_s mu_0(s) (V_BR,0(s) − V_π,0(s))``.
+        by_state: ``[n_states]``, mean over samples of ``V_BR,0(s) − V_π,0(s)``.
+        per_sample: ``[n_samples]``, the gain on each common-noise path.
+        policy_return: ``[n_samples]``, ``Σ_s mu_0(s) V_π,0(s)``.
+        best_response_return: ``[n_samples]``, ``Σ_s mu_0(s) V_BR,0(s)``.
+    """
+
+    value: Array
+    by_state: Array
+    per_sample: Array
+    policy_return: Array
+    best_response_return: Array
+
+
+@struct.dataclass
+class Evaluation:
+    """A policy's mean-field path with its value, best response and exploitability."""
+
+    path: MeanFieldPath
+    value: Array
+    best_response: BestResponse
+    exploitability: Exploitability
+
+
+def _periods(agg: AggState) -> tuple[AggState, AggState]:
+    """Split a single path's dates 0…T into (date t, date t+1) pairs for t = 0…T-1."""
+    now = jax.tree_util.tree_map(lambda x: x[:-1], agg)
+    nxt = jax.tree_util.tree_map(lambda x: x[1:], agg)
+    return now, nxt
+
+
+def _last(agg: AggState) -> AggState:
+    return jax.tree_util.tree_map(lambda x: x[-1], agg)
+
+
+def _single_policy_value(game: MeanFieldGame, agg: AggState, actions: Array) -> Array:
+    now, nxt = _periods(agg)
+    v_T = game.terminal_value(_last(agg))
+
+    def period(v_next, inputs):
+        agg_t, agg_n, table = inputs
+        kernel = game.kernel(agg_t)
+        v = game.policy_reward(agg_t, agg_n, table) + game.discount * kernel.expect(v_next, table)
+        return v, v
+
+    _, vs = jax.lax.scan(period, v_T, (now, nxt, actions), reverse=True)
+    return jnp.concatenate([vs, v_T[None]], axis=0)
+
+
+def _single_best_response(game: MeanFieldGame, agg: AggState) -> tuple[Array, Array]:
+    now, nxt = _periods(agg)
+    v_T = game.terminal_value(_last(agg))
+
+    def period(v_next, inputs):
+        agg_t, agg_n = inputs
+        kernel = game.kernel(agg_t)
+        q = game.reward(agg_t, agg_n) + game.discount * kernel.action_values(v_next)
+        return jnp.max(q, axis=1), (jnp.max(q, axis=1), jnp.argmax(q, axis=1).astype(jnp.int32))
+
+    _, (vs, acts) = jax.lax.scan(period, v_T, (now, nxt), reverse=True)
+    return jnp.concatenate([vs, v_T[None]], axis=0), acts
+
+
+@partial(jax.jit, static_argnames=("game",))
+def policy_value(game: MeanFieldGame, path: MeanFieldPath, actions: Array | None = None) -> Array:
+    """Exact value ``V_π,t(s)`` of following ``actions`` (default: the path's own policy).
+
+    Returns ``[n_samples, horizon + 1, n_states]``, in units of the game's reward.
+    """
+    actions = path.actions if actions is None else actions
+    return jax.vmap(_single_policy_value, in_axes=(None, 0, 0))(game, path.agg, actions)
+
+
+def best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
+    """Best response to the population's path, by backward induction per sample.
+
+    Uses the game's ``exact_best_response`` when it has one (continuous choices).
+    """
+    exact = getattr(game, "exact_best_response", None)
+    if exact is not None:
+        return exact(path)
+    return _discrete_best_response(game, path)
+
+
+@partial(jax.jit, static_argnames=("game",))
+def _discrete_best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
+    value, actions = jax.vmap(_single_best_response, in_axes=(None, 0))(game, path.agg)
+    return BestResponse(value=value, actions=actions)
+
+
+def exploitability_from_values(mu0: Array, value: Array, br_value: Array) -> Exploitability:
+    """Exploitability from initial distributions ``[B, S]`` and values at date 0 ``[B, S]``."""
+    policy_return = jnp.sum(mu0 * value, axis=-1)
+    br_return = jnp.sum(mu0 * br_value, axis=-1)
+    per_sample = br_return - policy_return
+    return Exploitability(
+        value=jnp.mean(per_sample),
+        by_state=jnp.mean(br_value - value, axis=0),
+        per_sample=per_sample,
+        policy_return=policy_return,
+        best_response_return=br_return,
+    )
+
+
+def exploitability(
+    game: MeanFieldGame, path: MeanFieldPath, actions: Array | None = None
+) -> Exploitability:
+    """Exploitability of ``actions`` (default: the path's policy) against the path."""
+    value = policy_value(game, path, actions)
+    br = best_response(game, path)
+    return exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
+
+
+def evaluate(
+    game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_samples: int = 1
+) -> Evaluation:
+    """Roll out ``policy`` for ``n_samples`` common-noise paths and evaluate it exactly."""
+    path = rollout(game, policy, params, key, n_samples)
+    value = policy_value(game, path)
+    br = best_response(game, path)
+    expl = exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
+    return Evaluation(path=path, value=value, best_response=br, exploitability=expl)
