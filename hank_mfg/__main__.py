@@ -1,0 +1,5 @@
+import sys
+
+from hank_mfg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""Property tests of the generic kernel: mass, non-negativity, adjointness (float64)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hank_mfg.core import GenericKernel
+from hank_mfg.core import action_values as _action_values
+from hank_mfg.core import expect as _expect
+from hank_mfg.core import forward as _forward
+
+# jitted once per shape: far fewer compilations than op-by-op dispatch
+forward, expect, action_values = jax.jit(_forward), jax.jit(_expect), jax.jit(_action_values)
+
+
+@st.composite
+def kernels_and_policies(draw):
+    # few distinct shapes: each new shape costs a compilation, the values vary freely
+    n_states = draw(st.sampled_from([1, 7, 12]))
+    n_actions = draw(st.sampled_from([1, 4]))
+    k = draw(st.sampled_from([1, 3]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    next_state = rng.integers(0, n_states, size=(n_states, n_actions, k))
+    prob = rng.dirichlet(np.ones(k), size=(n_states, n_actions))
+    kernel = GenericKernel.create(next_state, prob)
+    prob_a = rng.dirichlet(np.ones(n_actions), size=n_states)
+    indices = rng.integers(0, n_actions, size=n_states).astype(np.int32)
+    policy = jnp.asarray(indices) if draw(st.booleans()) else jnp.asarray(prob_a)
+    mu = jnp.asarray(rng.dirichlet(np.ones(n_states)))
+    v = jnp.asarray(rng.normal(size=n_states) * 10.0)
+    return kernel, policy, mu, v
+
+
+@given(kernels_and_policies())
+def test_forward_keeps_mass_and_sign(case):
+    kernel, policy, mu, _ = case
+    mu_next = forward(kernel, mu, policy)
+    assert mu_next.dtype == jnp.float64
+    assert abs(float(mu_next.sum()) - 1.0) < 1e-12
+    assert float(mu_next.min()) >= 0.0
+
+
+@given(kernels_and_policies())
+def test_forward_and_expect_are_adjoint(case):
+    kernel, policy, mu, v = case
+    lhs = float(jnp.dot(forward(kernel, mu, policy), v))
+    rhs = float(jnp.dot(mu, expect(kernel, v, policy)))
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+
+
+@given(kernels_and_policies())
+def test_expect_matches_dense_matrix(case):
+    kernel, policy, mu, v = case
+    dense = np.asarray(kernel.to_dense(policy))
+    np.testing.assert_allclose(dense.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(expect(kernel, v, policy)), dense @ np.asarray(v), atol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(forward(kernel, mu, policy)), dense.T @ np.asarray(mu), atol=1e-12
+    )
+
+
+@given(kernels_and_policies())
+def test_action_values_average_to_expect(case):
+    kernel, policy, _, v = case
+    q = action_values(kernel, v)
+    if policy.ndim == 1:
+        avg = jnp.take_along_axis(q, policy[:, None], axis=1)[:, 0]
+    else:
+        avg = jnp.sum(q * policy, axis=1)
+    np.testing.assert_allclose(np.asarray(avg), np.asarray(expect(kernel, v, policy)), atol=1e-10)
+
+
+def test_forward_is_linear_in_mu():
+    rng = np.random.default_rng(0)
+    kernel = GenericKernel.create(rng.integers(0, 6, (6, 3, 2)), rng.dirichlet(np.ones(2), (6, 3)))
+    policy = jnp.asarray(rng.dirichlet(np.ones(3), 6))
+    a, b = jnp.asarray(rng.dirichlet(np.ones(6))), jnp.asarray(rng.dirichlet(np.ones(6)))
+    lhs = forward(kernel, 0.3 * a + 0.7 * b, policy)
+    rhs = 0.3 * forward(kernel, a, policy) + 0.7 * forward(kernel, b, policy)
+    np.testing.assert_allclose(np.asarray(lhs), np.asarray(rhs), atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("next_state", "prob", "match"),
+    [
+        (np.zeros((3, 2, 2), int), np.full((3, 2, 2), 0.6), "sum to one"),
+        (np.zeros((3, 2, 2), int), np.stack([np.full((3, 2), 1.5), np.full((3, 2), -0.5)], -1), "non-negative"),
+        (np.full((3, 2, 2), 3), np.full((3, 2, 2), 0.5), r"next_state indices must lie in \[0, 2\]"),
+        (np.full((3, 2, 2), -1), np.full((3, 2, 2), 0.5), "next_state indices"),
+        (np.zeros((3, 2, 2), int), np.full((3, 2, 3), 1 / 3), "prob must have the shape"),
+        (np.zeros((3, 2), int), np.full((3, 2), 1.0), r"next_state must have shape \[n_states"),
+        (np.zeros((3, 2, 2)), np.full((3, 2, 2), 0.5), "integer indices"),
+        (np.zeros((3, 2, 2), int), np.full((3, 2, 2), np.nan), "finite"),
+    ],
+)
+def test_invalid_kernels_are_rejected(next_state, prob, match):
+    with pytest.raises(ValueError, match=match):
+        GenericKernel.create(next_state, prob)
+
+
+def test_bad_policy_shape_is_rejected():
+    kernel = GenericKernel.create(np.zeros((3, 2, 1), int), np.ones((3, 2, 1)))
+    with pytest.raises(ValueError, match="policy must be action probabilities"):
+        forward(kernel, jnp.ones(3) / 3, jnp.ones((3, 2, 1)))
