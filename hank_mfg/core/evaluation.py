@@ -101,7 +101,7 @@ def _single_policy_value(game: MeanFieldGame, agg: AggState, actions: Array) -> 
 
     def period(v_next, inputs):
         agg_t, agg_n, table = inputs
-        kernel = game.kernel(agg_t)
+        kernel = game.kernel(agg_t, agg_n.z)
         v = game.policy_reward(agg_t, agg_n, table) + game.discount * kernel.expect(v_next, table)
         return v, v
 
@@ -115,7 +115,7 @@ def _single_best_response(game: MeanFieldGame, agg: AggState) -> tuple[Array, Ar
 
     def period(v_next, inputs):
         agg_t, agg_n = inputs
-        kernel = game.kernel(agg_t)
+        kernel = game.kernel(agg_t, agg_n.z)
         q = game.reward(agg_t, agg_n) + game.discount * kernel.action_values(v_next)
         return jnp.max(q, axis=1), (jnp.max(q, axis=1), jnp.argmax(q, axis=1).astype(jnp.int32))
 

@@ -5,8 +5,9 @@ states, e.g. a flattened wealth × income grid) facing the population distributi
 common-noise state ``z``. Timing of one period ``t = 0, …, horizon - 1``:
 
 1. every agent sees the shared observation ``o_t = observe(agg_t)`` and acts (policy table);
-2. the distribution moves, ``mu_{t+1} = Aᵀ mu_t`` with ``A = kernel(agg_t)``; common noise
-   draws ``z_{t+1}``; aggregates (prices, means) are recomputed from ``(mu_{t+1}, z_{t+1})``;
+2. common noise draws ``z_{t+1}``; the distribution moves, ``mu_{t+1} = Aᵀ mu_t`` with
+   ``A = kernel(agg_t, z_{t+1})`` (idiosyncratic risk may depend on the aggregate transition,
+   as in Krusell–Smith); aggregates (prices, means) are recomputed from ``(mu_{t+1}, z_{t+1})``;
 3. the agent earns ``reward(agg_t, agg_{t+1})[s, a]`` (a game may use a terminal form of the
    reward on the last period), and after the last period ``terminal_value(agg_T)[s]``.
 
@@ -83,8 +84,11 @@ class MeanFieldGame(abc.ABC):
         """Initial aggregate state: ``mu_0`` (one of possibly several), ``z_0``, ``t = 0``."""
 
     @abc.abstractmethod
-    def kernel(self, agg: AggState) -> Kernel:
-        """The transition kernel of period ``agg.t``, built once and used both ways."""
+    def kernel(self, agg: AggState, z_next: Any) -> Kernel:
+        """The transition kernel of period ``agg.t`` given next period's common noise.
+
+        Built once per period and used in both directions (forward and expect).
+        """
 
     @abc.abstractmethod
     def next_noise(self, key: Array, agg: AggState) -> Any:
@@ -128,10 +132,11 @@ class MeanFieldGame(abc.ABC):
     def step(
         self, key: Array, agg: AggState, policy: Array, kernel: Kernel | None = None
     ) -> AggState:
+        # ``kernel`` may be passed when already built for this period and this draw of z'.
         """One period of the mean field: ``mu' = Aᵀ mu``, ``z'`` drawn, aggregates recomputed."""
-        kernel = self.kernel(agg) if kernel is None else kernel
-        mu_next = kernel.forward(agg.mu, policy)
         z_next = self.next_noise(key, agg)
+        kernel = self.kernel(agg, z_next) if kernel is None else kernel
+        mu_next = kernel.forward(agg.mu, policy)
         return self.make_agg(mu_next, z_next, agg.t + 1)
 
     def validate(self) -> None:
@@ -147,7 +152,7 @@ class MeanFieldGame(abc.ABC):
         agg = self.reset(jax.random.PRNGKey(0))
         if is_concrete(agg.mu):
             check_distribution(agg.mu, self.n_states, name="initial distribution")
-        kernel = self.kernel(agg)
+        kernel = self.kernel(agg, self.next_noise(jax.random.PRNGKey(1), agg))
         if hasattr(kernel, "check"):
             kernel.check()
 

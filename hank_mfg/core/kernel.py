@@ -32,10 +32,12 @@ Array = jax.Array
 __all__ = [
     "Kernel",
     "GenericKernel",
+    "LotteryKernel",
     "forward",
     "expect",
     "action_values",
     "check_distribution",
+    "check_markov_matrix",
     "check_policy_table",
     "is_concrete",
 ]
@@ -243,3 +245,173 @@ def check_policy_table(policy: Any, n_states: int, n_actions: int) -> Array:
         if err > _default_atol(p.dtype) * max(1, n_actions):
             raise ValueError(f"policy probabilities must sum to one per state; deviation {err:.3g}")
     return policy
+
+
+@struct.dataclass
+class LotteryKernel:
+    """Kernel of a household on a wealth × income grid: a wealth lottery, then income moves.
+
+    States are flattened wealth-major, ``s = i_wealth * n_income + i_income``. A household in
+    state ``(a, e)`` who picks the savings share ``x ∈ [0, 1]`` ends the period with wealth
+
+        a' = low[a, e] + x · (high[a, e] - low[a, e]),
+
+    which is placed on the two neighbouring grid points with linear weights (Young's lottery,
+    differentiable in ``x``); its income then moves by the Markov matrix ``Pi[e, e']`` of this
+    period. ``forward`` scatters mass along wealth and multiplies by ``Pi``; ``expect`` applies
+    ``Pi`` first and gathers. Cost ``O(n_wealth · n_income · (2 n_choices + n_income))``.
+
+    Attributes:
+        wealth_grid: ``[n_wealth]``, increasing (model units of wealth).
+        low, high: ``[n_wealth, n_income]``, next wealth at ``x = 0`` and ``x = 1``.
+        Pi: ``[n_income, n_income]``, income transition of this period.
+        shares: ``[n_choices]`` savings shares of a discrete choice set, or ``None`` when the
+            policy gives a continuous share per state (``policy[n_states]``, float).
+
+    Next wealth above the top of the grid is placed on the top point; :meth:`mass_above_grid`
+    measures how much mass that concerns so that models can warn.
+    """
+
+    wealth_grid: Array
+    low: Array
+    high: Array
+    Pi: Array
+    shares: Array | None = None
+
+    @property
+    def n_wealth(self) -> int:
+        return self.wealth_grid.shape[0]
+
+    @property
+    def n_income(self) -> int:
+        return self.Pi.shape[0]
+
+    @property
+    def n_states(self) -> int:
+        return self.n_wealth * self.n_income
+
+    @property
+    def n_actions(self) -> int:
+        if self.shares is None:
+            raise TypeError("a lottery kernel over a continuous share has no discrete actions")
+        return self.shares.shape[0]
+
+    def next_wealth(self, policy: Array | None = None) -> Array:
+        """Next wealth ``[n_wealth, n_income, n_choices]`` (continuous: ``n_choices = 1``)."""
+        if self.shares is None:
+            x = policy.reshape(self.n_wealth, self.n_income, 1)
+        else:
+            x = self.shares[None, None, :]
+        return self.low[..., None] + x * (self.high - self.low)[..., None]
+
+    def lottery(self, policy: Array | None = None) -> tuple[Array, Array]:
+        """Lower grid index and weight on the upper point, ``[n_wealth, n_income, n_choices]``."""
+        grid = self.wealth_grid
+        a_next = self.next_wealth(policy)
+        i = jnp.clip(jnp.searchsorted(grid, a_next, side="right") - 1, 0, self.n_wealth - 2)
+        weight = jnp.clip((a_next - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
+        return i.astype(jnp.int32), weight
+
+    def _choice_prob(self, policy: Array) -> Array:
+        """Probability of each choice, ``[n_wealth, n_income, n_choices]``."""
+        shape = (self.n_wealth, self.n_income, -1)
+        if self.shares is None:
+            return jnp.ones((self.n_wealth, self.n_income, 1), dtype=self.low.dtype)
+        if _is_index_policy(policy):
+            return jax.nn.one_hot(policy, self.n_actions, dtype=self.low.dtype).reshape(shape)
+        if policy.ndim != 2:
+            raise ValueError(
+                "policy must be choice probabilities [n_states, n_choices] or integer choice "
+                f"indices [n_states]; got shape {policy.shape}"
+            )
+        return policy.reshape(shape).astype(self.low.dtype)
+
+    def forward(self, mu: Array, policy: Array) -> Array:
+        """``Aᵀ mu``: lottery along wealth per income state, then ``Pi`` over income."""
+        i, weight = self.lottery(policy)
+        mass = mu.reshape(self.n_wealth, self.n_income, 1) * self._choice_prob(policy)
+        income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
+        flat = i * self.n_income + income
+        idx = jnp.concatenate([flat.ravel(), (flat + self.n_income).ravel()])
+        upd = jnp.concatenate([(mass * (1.0 - weight)).ravel(), (mass * weight).ravel()])
+        after_savings = jnp.zeros(self.n_states, dtype=upd.dtype).at[idx].add(upd)
+        return (after_savings.reshape(self.n_wealth, self.n_income) @ self.Pi).ravel()
+
+    def _choice_values(self, v: Array, policy: Array | None) -> Array:
+        """``E[v(a', e') | a, e, choice]``, ``[n_wealth, n_income, n_choices]``."""
+        v_income = v.reshape(self.n_wealth, self.n_income) @ self.Pi.T  # E over e' given e
+        i, weight = self.lottery(policy)
+        income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
+        return (1.0 - weight) * v_income[i, income] + weight * v_income[i + 1, income]
+
+    def expect(self, v: Array, policy: Array) -> Array:
+        """``A v``: ``Pi`` over income first, then the lottery's weighted gather."""
+        values = self._choice_values(v, policy)
+        return jnp.sum(values * self._choice_prob(policy), axis=-1).ravel()
+
+    def action_values(self, v: Array) -> Array:
+        """``E[v(s') | s, choice]`` for every state and discrete choice, ``[n_states, n]``."""
+        return self._choice_values(v, None).reshape(self.n_states, self.n_actions)
+
+    def mass_above_grid(self, mu: Array, policy: Array) -> Array:
+        """Mass whose chosen next wealth lies above the top of the grid (placed on the top)."""
+        above = self.next_wealth(policy) > self.wealth_grid[-1] * (1 + 1e-12)
+        mass = mu.reshape(self.n_wealth, self.n_income, 1) * self._choice_prob(policy)
+        return jnp.sum(mass * above)
+
+    def to_generic(self, policy: Array | None = None) -> GenericKernel:
+        """The same transitions as a :class:`GenericKernel` ``[n_states, n_choices, 2·n_income]``.
+
+        For a continuous share, pass the policy; the result then has a single action.
+        """
+        i, weight = self.lottery(policy)
+        n_a, n_e = self.n_wealth, self.n_income
+        n_c = i.shape[-1]
+        e_next = jnp.arange(n_e, dtype=jnp.int32)
+        points = jnp.stack([i, i + 1], axis=-1)  # [n_a, n_e, n_c, 2]
+        w = jnp.stack([1.0 - weight, weight], axis=-1)
+        next_state = points[..., None] * n_e + e_next  # [n_a, n_e, n_c, 2, n_e]
+        prob = w[..., None] * self.Pi[None, :, None, None, :]
+        return GenericKernel(
+            next_state=next_state.reshape(n_a * n_e, n_c, 2 * n_e),
+            prob=prob.reshape(n_a * n_e, n_c, 2 * n_e),
+        )
+
+    def check(self, atol: float | None = None) -> None:
+        """Raise ``ValueError`` if the grid, bounds, shares or ``Pi`` are invalid."""
+        n_a, n_e = self.n_wealth, self.n_income
+        if self.wealth_grid.ndim != 1 or n_a < 2:
+            raise ValueError(f"wealth_grid must be 1-d with >= 2 points, got {self.wealth_grid.shape}")
+        if self.Pi.shape != (n_e, n_e):
+            raise ValueError(f"Pi must be square [n_income, n_income], got {self.Pi.shape}")
+        for name, x in (("low", self.low), ("high", self.high)):
+            if x.shape != (n_a, n_e):
+                raise ValueError(f"{name} must have shape ({n_a}, {n_e}), got {x.shape}")
+        if not is_concrete(self.wealth_grid, self.low, self.high, self.Pi, self.shares):
+            return
+        grid = np.asarray(self.wealth_grid)
+        if not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+            raise ValueError("wealth_grid must be finite and strictly increasing")
+        low, high = np.asarray(self.low), np.asarray(self.high)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise ValueError("low and high (next-wealth bounds) must be finite")
+        if np.any(high < low - 1e-12):
+            raise ValueError("high must be >= low: the household cannot afford the lowest saving")
+        check_markov_matrix(self.Pi, name="Pi", atol=atol)
+        if self.shares is not None:
+            sh = np.asarray(self.shares)
+            if sh.ndim != 1 or not np.all((sh >= 0) & (sh <= 1)):
+                raise ValueError("shares must be a 1-d array of savings shares in [0, 1]")
+
+
+def check_markov_matrix(P: Any, *, name: str = "Pi", atol: float | None = None) -> None:
+    """Raise ``ValueError`` unless ``P`` is a square, finite, non-negative row-stochastic matrix."""
+    p = np.asarray(P)
+    if p.ndim != 2 or p.shape[0] != p.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or p.min() < 0:
+        raise ValueError(f"{name} must be finite and non-negative")
+    tol = _default_atol(p.dtype) if atol is None else atol
+    err = np.abs(p.sum(axis=1) - 1.0).max()
+    if err > tol * max(1, p.shape[0]):
+        raise ValueError(f"{name} must be row-stochastic (rows sum to one); deviation {err:.3g}")

@@ -89,7 +89,7 @@ class BeachBar(MeanFieldGame):
         from_right = (start > bar) & (proposed <= bar)
         return jnp.where(from_left, bar - 1, jnp.where(from_right, bar + 1, proposed))
 
-    def kernel(self, agg: AggState) -> GenericKernel:
+    def kernel(self, agg: AggState, z_next: Any = None) -> GenericKernel:
         bar, top = agg.z["bar"], self.n_states - 1
         s = self.cells[:, None, None]
         moved = self._stop_at_bar(s, jnp.clip(s + self.moves[None, :, None], 0, top), bar)

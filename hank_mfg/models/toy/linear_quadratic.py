@@ -102,7 +102,7 @@ class LinearQuadratic(MeanFieldGame):
         zf = jnp.asarray(z).astype(self.noise_prob.dtype)
         return jnp.where(t < 8, -10.0 * zf, jnp.where(t > 20, 10.0 * zf, 0.0))
 
-    def kernel(self, agg: AggState) -> GenericKernel:
+    def kernel(self, agg: AggState, z_next: Any = None) -> GenericKernel:
         drift = self.sigma * self.rho * self.common_shock(agg.z, agg.t)
         idio = self.sigma * math.sqrt(1.0 - self.rho**2) * self.noise_atoms
         target = (
