@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from hank_mfg.calibration.income import PROB_TOL, _readonly, check_stochastic_matrix
+from hank_mfg.calibration.income import PROB_TOL, check_stochastic_matrix, frozen_array
 from hank_mfg.core.checks import check_in_range
 
 __all__ = ["KrusellSmithEmployment", "krusell_smith_employment"]
@@ -79,9 +79,9 @@ class KrusellSmithEmployment:
             raise ValueError(
                 "Pi_joint must move unemployment from u_z to u_z' exactly for every (z, z')"
             )
-        object.__setattr__(self, "z_levels", _readonly(z))
+        object.__setattr__(self, "z_levels", frozen_array(z))
         object.__setattr__(self, "Pi_z", Pi_z)
-        object.__setattr__(self, "unemployment", _readonly(u))
+        object.__setattr__(self, "unemployment", frozen_array(u))
         object.__setattr__(self, "Pi_joint", P)
 
     @property
@@ -140,13 +140,13 @@ def krusell_smith_employment(
             ),
         ]
     )
-    d_z = check_in_range("duration_z", duration_z, 1.0, math.inf, low_open=True)
-    d_ug = check_in_range("duration_unemp_good", duration_unemp_good, 1.0, math.inf)
+    d_z = check_in_range("duration_z", duration_z, 1.0, math.inf, low_open=True, high_open=True)
+    d_ug = check_in_range("duration_unemp_good", duration_unemp_good, 1.0, math.inf, high_open=True)
     d_ub = check_in_range("duration_unemp_bad", duration_unemp_bad, 1.0, 5.0)
     z = np.array(
         [
-            check_in_range("z_good", z_good, 0.0, math.inf, low_open=True),
-            check_in_range("z_bad", z_bad, 0.0, math.inf, low_open=True),
+            check_in_range("z_good", z_good, 0.0, math.inf, low_open=True, high_open=True),
+            check_in_range("z_bad", z_bad, 0.0, math.inf, low_open=True, high_open=True),
         ]
     )
 

@@ -38,7 +38,8 @@ __all__ = [
 PROB_TOL = 1e-10
 
 
-def _readonly(x: np.ndarray) -> np.ndarray:
+def frozen_array(x: Any) -> np.ndarray:
+    """A read-only float64 copy of ``x``."""
     x = np.array(x, dtype=np.float64, copy=True)
     x.setflags(write=False)
     return x
@@ -65,7 +66,7 @@ def check_grid(
         raise ValueError(f"{name} must be positive (all points in (0, inf)), got {x}")
     if increasing and np.any(np.diff(x) <= 0):
         raise ValueError(f"{name} must be strictly increasing, got {x}")
-    return _readonly(x)
+    return frozen_array(x)
 
 
 def check_stochastic_matrix(name: str, Pi: Any, n: int | None = None) -> np.ndarray:
@@ -88,21 +89,44 @@ def check_stochastic_matrix(name: str, Pi: Any, n: int | None = None) -> np.ndar
     rows = P.sum(axis=1)
     if np.any(np.abs(rows - 1.0) > PROB_TOL):
         raise ValueError(f"{name} must be stochastic (every row sums to 1), row sums {rows}")
-    return _readonly(P)
+    return frozen_array(P)
+
+
+def _gth(P: np.ndarray) -> np.ndarray:
+    """Stationary distribution of an irreducible chain by Grassmann–Taksar–Heyman elimination
+    (subtraction-free, so accurate even for nearly decomposable chains)."""
+    A = np.array(P, dtype=np.float64)
+    n = A.shape[0]
+    for k in range(n - 1):
+        scale = A[k, k + 1 :].sum()
+        A[k + 1 :, k] /= scale
+        A[k + 1 :, k + 1 :] += np.outer(A[k + 1 :, k], A[k, k + 1 :])
+    x = np.zeros(n)
+    x[-1] = 1.0
+    for k in range(n - 2, -1, -1):
+        x[k] = x[k + 1 :] @ A[k + 1 :, k]
+    return x / x.sum()
 
 
 def stationary_distribution(Pi: Any) -> np.ndarray:
-    """The stationary distribution ``pi = pi Pi`` of an irreducible Markov matrix.
+    """The stationary distribution ``pi = pi Pi``, ``sum(pi) = 1``, of a Markov matrix.
 
-    Computed with QuantEcon's ``MarkovChain`` (GTH elimination, accurate to rounding).
-    Raises ``ValueError`` if ``Pi`` has several stationary distributions.
+    Zero on transient states; on the recurrent class by Grassmann–Taksar–Heyman elimination
+    (the algorithm of QuantEcon's ``gth_solve``). Raises ``ValueError`` if ``Pi`` has several
+    recurrent classes, hence several stationary distributions.
     """
     P = check_stochastic_matrix("Pi", Pi)
-    dists = qe.MarkovChain(P).stationary_distributions
-    if dists.shape[0] != 1:
+    n = P.shape[0]
+    # reach[i, j]: j can be reached from i (transitive closure by repeated squaring)
+    reach = (P > 0) | np.eye(n, dtype=bool)
+    for _ in range(max(1, math.ceil(math.log2(n)))):
+        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+    recurrent = np.all(reach.T | ~reach, axis=1)  # i reaches j => j reaches i
+    if np.unique(reach[recurrent], axis=0).shape[0] != 1:
         raise ValueError("Pi must have a unique stationary distribution (one recurrent class)")
-    pi = np.clip(dists[0], 0.0, None)
-    return pi / pi.sum()
+    pi = np.zeros(n)
+    pi[recurrent] = _gth(P[np.ix_(recurrent, recurrent)])
+    return pi
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +164,7 @@ class IncomeProcess:
             raise ValueError("stationary must be stationary for Pi (stationary @ Pi == stationary)")
         object.__setattr__(self, "grid", grid)
         object.__setattr__(self, "Pi", Pi)
-        object.__setattr__(self, "stationary", _readonly(pi))
+        object.__setattr__(self, "stationary", frozen_array(pi))
 
     @property
     def n(self) -> int:
@@ -179,7 +203,7 @@ def markov_income(grid: Any, Pi: Any, *, normalize: bool = False) -> IncomeProce
 
 def _check_ar1(rho: float, sigma: float, n: int) -> tuple[float, float, int]:
     rho = check_in_range("rho", rho, -1.0, 1.0, low_open=True, high_open=True)
-    sigma = check_in_range("sigma", sigma, 0.0, math.inf, low_open=True)
+    sigma = check_in_range("sigma", sigma, 0.0, math.inf, low_open=True, high_open=True)
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise ValueError(f"n must be an integer in [2, inf), got {n!r}")
     return rho, sigma, int(n)
@@ -201,7 +225,7 @@ def tauchen(rho: float, sigma: float, n: int, n_std: float = 3.0) -> IncomeProce
         n_std: the grid of log e spans ``±n_std`` unconditional standard deviations.
     """
     rho, sigma, n = _check_ar1(rho, sigma, n)
-    n_std = check_in_range("n_std", n_std, 0.0, math.inf, low_open=True)
+    n_std = check_in_range("n_std", n_std, 0.0, math.inf, low_open=True, high_open=True)
     mc = qe.markov.tauchen(n, rho, sigma, mu=0.0, n_std=n_std)
     return _from_log_chain(mc.state_values, mc.P)
 
@@ -231,6 +255,8 @@ def innovation_sd(unconditional_sd: float, rho: float) -> float:
         unconditional_sd: ``sigma_u``, the unconditional standard deviation, in (0, inf).
         rho: persistence, in (-1, 1).
     """
-    sigma_u = check_in_range("unconditional_sd", unconditional_sd, 0.0, math.inf, low_open=True)
+    sigma_u = check_in_range(
+        "unconditional_sd", unconditional_sd, 0.0, math.inf, low_open=True, high_open=True
+    )
     rho = check_in_range("rho", rho, -1.0, 1.0, low_open=True, high_open=True)
     return sigma_u * math.sqrt(1.0 - rho * rho)
