@@ -116,9 +116,13 @@ def test_recurrent_rollout_matches_a_manual_loop():
         carry = policy.init(params)
         for t, key_t in enumerate(jax.random.split(key_path, game.horizon)):
             carry, table = policy.apply(params, carry, game.observe(agg))
-            np.testing.assert_allclose(np.asarray(path.actions[b, t]), np.asarray(table), atol=1e-14)
+            np.testing.assert_allclose(
+                np.asarray(path.actions[b, t]), np.asarray(table), atol=1e-14
+            )
             agg = game.step(key_t, agg, table)
-            np.testing.assert_allclose(np.asarray(path.mu[b, t + 1]), np.asarray(agg.mu), atol=1e-13)
+            np.testing.assert_allclose(
+                np.asarray(path.mu[b, t + 1]), np.asarray(agg.mu), atol=1e-13
+            )
     tables = jax.vmap(lambda o: policy_actions(policy, params, o))(path.obs)
     np.testing.assert_allclose(np.asarray(tables), np.asarray(path.actions), atol=1e-14)
 

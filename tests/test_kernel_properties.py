@@ -57,7 +57,9 @@ def test_expect_matches_dense_matrix(case):
     kernel, policy, mu, v = case
     dense = np.asarray(kernel.to_dense(policy))
     np.testing.assert_allclose(dense.sum(axis=1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(np.asarray(expect(kernel, v, policy)), dense @ np.asarray(v), atol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(expect(kernel, v, policy)), dense @ np.asarray(v), atol=1e-10
+    )
     np.testing.assert_allclose(
         np.asarray(forward(kernel, mu, policy)), dense.T @ np.asarray(mu), atol=1e-12
     )
@@ -88,8 +90,16 @@ def test_forward_is_linear_in_mu():
     ("next_state", "prob", "match"),
     [
         (np.zeros((3, 2, 2), int), np.full((3, 2, 2), 0.6), "sum to one"),
-        (np.zeros((3, 2, 2), int), np.stack([np.full((3, 2), 1.5), np.full((3, 2), -0.5)], -1), "non-negative"),
-        (np.full((3, 2, 2), 3), np.full((3, 2, 2), 0.5), r"next_state indices must lie in \[0, 2\]"),
+        (
+            np.zeros((3, 2, 2), int),
+            np.stack([np.full((3, 2), 1.5), np.full((3, 2), -0.5)], -1),
+            "non-negative",
+        ),
+        (
+            np.full((3, 2, 2), 3),
+            np.full((3, 2, 2), 0.5),
+            r"next_state indices must lie in \[0, 2\]",
+        ),
         (np.full((3, 2, 2), -1), np.full((3, 2, 2), 0.5), "next_state indices"),
         (np.zeros((3, 2, 2), int), np.full((3, 2, 3), 1 / 3), "prob must have the shape"),
         (np.zeros((3, 2), int), np.full((3, 2), 1.0), r"next_state must have shape \[n_states"),

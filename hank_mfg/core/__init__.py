@@ -10,7 +10,14 @@ from hank_mfg.core.evaluation import (
     policy_value,
 )
 from hank_mfg.core.game import AggState, Box, Discrete, MeanFieldGame
-from hank_mfg.core.kernel import GenericKernel, Kernel, action_values, expect, forward
+from hank_mfg.core.kernel import (
+    GenericKernel,
+    Kernel,
+    LotteryKernel,
+    action_values,
+    expect,
+    forward,
+)
 from hank_mfg.core.rollout import (
     MeanFieldPath,
     Policy,
@@ -30,6 +37,7 @@ __all__ = [
     "Exploitability",
     "GenericKernel",
     "Kernel",
+    "LotteryKernel",
     "MeanFieldGame",
     "MeanFieldPath",
     "Policy",

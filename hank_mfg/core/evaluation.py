@@ -178,6 +178,8 @@ def evaluate(
 ) -> Evaluation:
     """Roll out ``policy`` for ``n_samples`` common-noise paths and evaluate it exactly."""
     path = rollout(game, policy, params, key, n_samples)
+    if hasattr(game, "check_path"):  # e.g. households warn when wealth leaves the grid
+        game.check_path(path)
     value = policy_value(game, path)
     br = best_response(game, path)
     expl = exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])

@@ -381,7 +381,9 @@ class LotteryKernel:
         """Raise ``ValueError`` if the grid, bounds, shares or ``Pi`` are invalid."""
         n_a, n_e = self.n_wealth, self.n_income
         if self.wealth_grid.ndim != 1 or n_a < 2:
-            raise ValueError(f"wealth_grid must be 1-d with >= 2 points, got {self.wealth_grid.shape}")
+            raise ValueError(
+                f"wealth_grid must be 1-d with >= 2 points, got {self.wealth_grid.shape}"
+            )
         if self.Pi.shape != (n_e, n_e):
             raise ValueError(f"Pi must be square [n_income, n_income], got {self.Pi.shape}")
         for name, x in (("low", self.low), ("high", self.high)):

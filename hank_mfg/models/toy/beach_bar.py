@@ -58,7 +58,9 @@ class BeachBar(MeanFieldGame):
             raise ValueError(f"n_states must be an integer >= 5, got {n_states!r}")
         moves = np.asarray(actions)
         if moves.ndim != 1 or moves.size < 1 or not np.issubdtype(moves.dtype, np.integer):
-            raise ValueError(f"actions must be a non-empty 1-d sequence of integers, got {actions!r}")
+            raise ValueError(
+                f"actions must be a non-empty 1-d sequence of integers, got {actions!r}"
+            )
         atoms, prob = np.asarray(noise_atoms), np.asarray(noise_prob, dtype=float)
         if atoms.ndim != 1 or not np.issubdtype(atoms.dtype, np.integer):
             raise ValueError(f"noise_atoms must be a 1-d sequence of integers, got {noise_atoms!r}")
@@ -115,9 +117,7 @@ class BeachBar(MeanFieldGame):
 
     def observe(self, agg: AggState) -> Array:
         dtype = agg.aux["mean"].dtype
-        return jnp.stack(
-            [agg.aux["mean"], agg.z["open"].astype(dtype), agg.z["bar"].astype(dtype)]
-        )
+        return jnp.stack([agg.aux["mean"], agg.z["open"].astype(dtype), agg.z["bar"].astype(dtype)])
 
     def reward(self, agg: AggState, next_agg: AggState) -> Array:
         dtype = agg.mu.dtype

@@ -70,7 +70,9 @@ class LinearQuadratic(MeanFieldGame):
             raise ValueError(f"n_states must be an integer >= 2, got {n_states!r}")
         moves = np.asarray(actions)
         if moves.ndim != 1 or moves.size < 1 or not np.issubdtype(moves.dtype, np.integer):
-            raise ValueError(f"actions must be a non-empty 1-d sequence of integers, got {actions!r}")
+            raise ValueError(
+                f"actions must be a non-empty 1-d sequence of integers, got {actions!r}"
+            )
         for name, value in dict(kappa=kappa, c_action=c_action, q=q, c_terminal=c_terminal).items():
             check_finite(name, value)
         if not math.isfinite(sigma) or sigma < 0:
@@ -106,10 +108,7 @@ class LinearQuadratic(MeanFieldGame):
         drift = self.sigma * self.rho * self.common_shock(agg.z, agg.t)
         idio = self.sigma * math.sqrt(1.0 - self.rho**2) * self.noise_atoms
         target = (
-            self.positions[:, None, None]
-            + self.moves[None, :, None]
-            + drift
-            + idio[None, None, :]
+            self.positions[:, None, None] + self.moves[None, :, None] + drift + idio[None, None, :]
         )
         next_state = jnp.clip(jnp.round(target), 0, self.n_states - 1).astype(jnp.int32)
         prob = jnp.broadcast_to(self.noise_prob, next_state.shape)
@@ -138,7 +137,9 @@ class LinearQuadratic(MeanFieldGame):
     def reward(self, agg: AggState, next_agg: AggState) -> Array:
         gap = next_agg.aux["mean"] - self.positions.astype(agg.mu.dtype)  # m̄' - s
         a = self.moves.astype(agg.mu.dtype)[None, :]
-        running = -self.c_action * a**2 + self.q * a * gap[:, None] - 0.5 * self.kappa * gap[:, None] ** 2
+        running = (
+            -self.c_action * a**2 + self.q * a * gap[:, None] - 0.5 * self.kappa * gap[:, None] ** 2
+        )
         terminal = jnp.broadcast_to(-0.5 * self.c_terminal * gap[:, None] ** 2, running.shape)
         return jnp.where(agg.t == self.horizon - 1, terminal, running)
 

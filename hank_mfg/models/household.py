@@ -1,0 +1,396 @@
+"""Households on a wealth × income grid, and the economy game built from blocks.
+
+A household with wealth ``a`` (on ``wealth_grid``, whose first point is the borrowing limit
+``a_min``) and income state ``e`` has cash on hand
+
+    m = (1 + r) a + w · y(e),
+
+with ``y(e)`` its income in units of the wage. It chooses a savings share ``x ∈ [0, 1]`` of
+what it can save,
+
+    a' = a_min + x (m − c_min − a_min),      c = m − a',
+
+either continuously (one share per state; ``Box(0, 1)``) or from a discrete set of shares. The
+next wealth is placed on its two neighbouring grid points (a lottery, differentiable in ``x``),
+then income moves by ``Pi`` (which may depend on the aggregate transition ``z → z'``).
+Flow utility is CRRA, ``u(c) = c^(1-σ)/(1-σ)`` (``log c`` at ``σ = 1``).
+
+:class:`HouseholdEconomy` combines a :class:`Household`, a :class:`~hank_mfg.models.production.
+CobbDouglas` firm and a TFP process into a :class:`~hank_mfg.core.game.MeanFieldGame` whose
+prices clear factor markets every period: ``K = Σ mu·a``, ``L = Σ mu·ℓ(e)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hank_mfg.calibration.income import check_grid, check_stochastic_matrix
+from hank_mfg.core.checks import check_in_range, check_initial_distributions
+from hank_mfg.core.game import AggState, Box, Discrete, MeanFieldGame
+from hank_mfg.core.kernel import GenericKernel, LotteryKernel, is_concrete
+from hank_mfg.models.production import CobbDouglas, ConstantTFP, MarkovProcess, TFPProcess
+
+Array = jax.Array
+
+__all__ = ["Household", "HouseholdEconomy", "OBSERVABLES", "crra_utility"]
+
+#: Aggregates a household may observe, in model units.
+OBSERVABLES = ("r", "w", "K", "L", "Y", "Z")
+
+#: Consumption below this is valued as if it were this (keeps utilities finite).
+C_FLOOR = 1e-10
+
+
+def crra_utility(c: Array, crra: float) -> Array:
+    """CRRA utility ``c^(1-σ)/(1-σ)``, ``log c`` at ``σ = 1``; ``c`` floored at 1e-10."""
+    c = jnp.maximum(c, C_FLOOR)
+    if crra == 1.0:
+        return jnp.log(c)
+    return c ** (1.0 - crra) / (1.0 - crra)
+
+
+@dataclass(frozen=True, eq=False)
+class Household:
+    """The household block: preferences, wealth grid, income states and their dynamics.
+
+    Args:
+        beta: discount factor per period, in (0, 1).
+        crra: relative risk aversion σ, in (0, inf).
+        wealth_grid: strictly increasing wealth points ``[n_wealth >= 2]``; the first is the
+            borrowing limit ``a_min``.
+        income: income per state in units of the wage ``y(e)``, ``[n_income]``, >= 0.
+        Pi: income transition, ``[n_income, n_income]``, or ``[n_z, n_z, n_income, n_income]``
+            giving ``Pi(e' | e, z, z')`` for a Markov TFP state ``z`` (Krusell–Smith).
+        labour: efficiency units each income state supplies to the firm, ``[n_income]``
+            (default: ``income``); e.g. zero for the unemployed.
+        c_min: consumption left when saving everything one can (share 1), >= 0.
+    """
+
+    beta: float
+    crra: float
+    wealth_grid: Any
+    income: Any
+    Pi: Any
+    labour: Any = None
+    c_min: float = 0.0
+    Pi_is_aggregate: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, "beta", check_in_range("beta", self.beta, 0, 1, low_open=True, high_open=True))
+        put(self, "crra", check_in_range("crra", self.crra, 0, np.inf, low_open=True))
+        put(self, "c_min", check_in_range("c_min", self.c_min, 0, np.inf))
+        grid = check_grid("wealth_grid", self.wealth_grid)
+        put(self, "wealth_grid", grid)
+        income = np.asarray(self.income, dtype=float)
+        if income.ndim != 1 or income.size < 1 or not np.all(np.isfinite(income)):
+            raise ValueError(f"income must be a finite 1-d array, got {self.income!r}")
+        if income.min() < 0:
+            raise ValueError("income must be >= 0 in every income state")
+        put(self, "income", income)
+        n_e = income.size
+        labour = income if self.labour is None else np.asarray(self.labour, dtype=float)
+        if labour.shape != (n_e,) or not np.all(np.isfinite(labour)) or labour.min() < 0:
+            raise ValueError(f"labour must be a finite array of {n_e} values >= 0")
+        put(self, "labour", labour)
+        Pi = np.asarray(self.Pi, dtype=float)
+        if Pi.ndim == 2:
+            put(self, "Pi", check_stochastic_matrix("Pi", Pi, n_e))
+        elif Pi.ndim == 4 and Pi.shape[2:] == (n_e, n_e) and Pi.shape[0] == Pi.shape[1]:
+            for i in range(Pi.shape[0]):
+                for j in range(Pi.shape[1]):
+                    check_stochastic_matrix(f"Pi[{i}, {j}]", Pi[i, j], n_e)
+            put(self, "Pi", Pi)
+            put(self, "Pi_is_aggregate", True)
+        else:
+            raise ValueError(
+                f"Pi must have shape ({n_e}, {n_e}) or (n_z, n_z, {n_e}, {n_e}), got {Pi.shape}"
+            )
+
+    @property
+    def n_wealth(self) -> int:
+        return self.wealth_grid.size
+
+    @property
+    def n_income(self) -> int:
+        return self.income.size
+
+    @property
+    def n_states(self) -> int:
+        return self.n_wealth * self.n_income
+
+    @property
+    def borrowing_limit(self) -> float:
+        return float(self.wealth_grid[0])
+
+    def utility(self, c: Array) -> Array:
+        """Flow utility of consumption ``c`` (CRRA with coefficient ``crra``)."""
+        return crra_utility(c, self.crra)
+
+    def cash_on_hand(self, r: Array, w: Array) -> Array:
+        """``m = (1 + r) a + w y(e)``, ``[n_wealth, n_income]``, in units of the good."""
+        a = jnp.asarray(self.wealth_grid)[:, None]
+        return (1.0 + r) * a + w * jnp.asarray(self.income)[None, :]
+
+    def savings_bounds(self, m: Array) -> tuple[Array, Array]:
+        """Next wealth at share 0 (``a_min``) and share 1 (``m − c_min``)."""
+        return jnp.full_like(m, self.borrowing_limit), m - self.c_min
+
+    def check_natural_limit(self, r: float, w: float) -> None:
+        """Raise ``ValueError`` if some state cannot afford the borrowing limit at (r, w).
+
+        That is the case when the borrowing limit lies below the natural one,
+        ``a_min < -w min(y) / r`` (for ``r > 0``): repaying it would take all income forever.
+        """
+        m = np.asarray(self.cash_on_hand(r, w))
+        if np.any(m - self.c_min <= self.borrowing_limit):
+            raise ValueError(
+                f"borrowing_limit {self.borrowing_limit:g} is below the natural borrowing limit "
+                f"at r={r:.4g}, w={w:.4g}: some households could not repay it; raise it"
+            )
+
+
+class HouseholdEconomy(MeanFieldGame):
+    """A heterogeneous-household economy as a mean-field game.
+
+    Each period: prices ``(r, w)`` from the firm's marginal products at ``K = Σ mu·a``,
+    ``L = Σ mu·ℓ(e)`` (or a fixed ``labour_supply``) and TFP ``Z``; households consume and save;
+    the distribution moves by the lottery kernel. Rewards are ``u(c)``; after the last period
+    the household receives ``terminal`` (see below).
+
+    Args:
+        household: the :class:`Household` block.
+        firm: the :class:`CobbDouglas` block.
+        tfp: the TFP process (default: none, ``Z = 1``). A Krusell–Smith household needs a
+            :class:`MarkovProcess` whose states index ``household.Pi``.
+        horizon: number of periods.
+        shares: ``None`` for a continuous savings share (``Box(0, 1)``), or the discrete
+            savings shares ``[n_choices]`` in [0, 1].
+        terminal: ``"none"`` (value 0 after the horizon), ``"consume_wealth"`` (the last
+            period pays ``u(m)``, all cash on hand consumed, whatever the choice), or an array
+            ``[n_states]`` of terminal values on the grid (e.g. a stationary value function).
+        initial_distributions: ``[n_states]`` or ``[k, n_states]``; default uniform.
+        observation: names of the aggregates every household observes (from
+            :data:`OBSERVABLES`).
+        labour_supply: fixed aggregate labour ``L`` (QuantEcon's lecture), else ``None``.
+        kernel: ``"lottery"`` (fast, default) or ``"generic"`` (the same transitions as a
+            :class:`~hank_mfg.core.kernel.GenericKernel`; discrete choices only; for checking
+            and benchmarks).
+        name: a label for results.
+    """
+
+    def __init__(
+        self,
+        household: Household,
+        firm: CobbDouglas,
+        *,
+        tfp: TFPProcess | None = None,
+        horizon: int = 100,
+        shares: Any = None,
+        terminal: Any = "none",
+        initial_distributions: Any = None,
+        observation: tuple[str, ...] = ("r", "w"),
+        labour_supply: float | None = None,
+        kernel: str = "lottery",
+        name: str = "household_economy",
+    ) -> None:
+        if not isinstance(household, Household):
+            raise ValueError(f"household must be a Household, got {type(household).__name__}")
+        if not isinstance(firm, CobbDouglas):
+            raise ValueError(f"firm must be a CobbDouglas, got {type(firm).__name__}")
+        self.household, self.firm = household, firm
+        self.tfp = ConstantTFP() if tfp is None else tfp
+        if household.Pi_is_aggregate and not isinstance(self.tfp, MarkovProcess):
+            raise ValueError("an income transition Pi(e'|e,z,z') needs a MarkovProcess tfp")
+        if household.Pi_is_aggregate and np.shape(self.tfp.levels)[0] != household.Pi.shape[0]:
+            raise ValueError("tfp.levels and household.Pi disagree on the number of z states")
+        if kernel not in ("lottery", "generic"):
+            raise ValueError(f"kernel must be 'lottery' or 'generic', got {kernel!r}")
+        if kernel == "generic" and shares is None:
+            raise ValueError("kernel='generic' needs discrete shares (a continuous share has none)")
+        self.kernel_kind = kernel
+        self.name = name
+        self.horizon = horizon
+        self.discount = household.beta
+        self.n_states = household.n_states
+        if shares is None:
+            self.action_space: Discrete | Box = Box(0.0, 1.0)
+            self.shares = None
+        else:
+            sh = np.asarray(shares, dtype=float)
+            if sh.ndim != 1 or sh.size < 1 or not np.all((sh >= 0) & (sh <= 1)):
+                raise ValueError("shares must be a non-empty 1-d array of savings shares in [0, 1]")
+            self.action_space = Discrete(int(sh.size))
+            self.shares = jnp.asarray(sh)
+        if isinstance(terminal, str):
+            if terminal not in ("none", "consume_wealth"):
+                raise ValueError(
+                    f"terminal must be 'none', 'consume_wealth' or an array of {self.n_states} "
+                    f"terminal values, got {terminal!r}"
+                )
+            self.terminal, self._terminal_values = terminal, None
+        else:
+            values = np.asarray(terminal, dtype=float)
+            if values.shape != (self.n_states,) or not np.all(np.isfinite(values)):
+                raise ValueError(
+                    f"terminal values must be a finite array of shape ({self.n_states},)"
+                )
+            self.terminal, self._terminal_values = "values", jnp.asarray(values)
+        obs = tuple(observation)
+        if not obs or any(o not in OBSERVABLES for o in obs):
+            raise ValueError(f"observation must name aggregates from {OBSERVABLES}, got {obs!r}")
+        self.observation = obs
+        self.labour_supply = (
+            None
+            if labour_supply is None
+            else check_in_range("labour_supply", labour_supply, 0, np.inf, low_open=True)
+        )
+        self.initial_distributions = check_initial_distributions(
+            initial_distributions, self.n_states
+        )
+        self._wealth = jnp.asarray(household.wealth_grid)
+        self._labour = jnp.asarray(household.labour)
+        agg0 = self.reset(jax.random.PRNGKey(0))
+        if is_concrete(agg0.aux):
+            if not float(agg0.aux["K"]) > 0:
+                raise ValueError(
+                    f"aggregate capital K under the initial distribution must be > 0, got "
+                    f"{float(agg0.aux['K']):.4g}: choose initial_distributions with positive wealth"
+                )
+            household.check_natural_limit(float(agg0.aux["r"]), float(agg0.aux["w"]))
+        self.validate()
+
+    # --- aggregates and prices ---------------------------------------------------------------
+    def grid_mu(self, mu: Array) -> Array:
+        """The distribution as ``[n_wealth, n_income]``."""
+        return mu.reshape(self.household.n_wealth, self.household.n_income)
+
+    def aggregates(self, mu: Array, z: Any, t: Array) -> dict[str, Array]:
+        grid_mu = self.grid_mu(mu)
+        K = jnp.sum(grid_mu.sum(axis=1) * self._wealth)
+        L = (
+            jnp.sum(grid_mu.sum(axis=0) * self._labour)
+            if self.labour_supply is None
+            else jnp.asarray(self.labour_supply, dtype=mu.dtype)
+        )
+        Z = self.tfp.level(z).astype(mu.dtype)
+        r, w = self.firm.prices(K, L, Z)
+        return {
+            "K": K,
+            "L": L,
+            "Z": Z,
+            "Y": self.firm.output(K, L, Z),
+            "r": r,
+            "w": w,
+            "mass_above_grid": jnp.zeros((), dtype=mu.dtype),
+        }
+
+    def observe(self, agg: AggState) -> Array:
+        return jnp.stack([agg.aux[name] for name in self.observation])
+
+    # --- law of motion -----------------------------------------------------------------------
+    def reset(self, key: Array) -> AggState:
+        k = self.initial_distributions.shape[0]
+        mu0 = self.initial_distributions[jax.random.randint(key, (), 0, k)]
+        return self.make_agg(mu0, self.tfp.initial(), 0)
+
+    def next_noise(self, key: Array, agg: AggState) -> Any:
+        return self.tfp.next(key, agg.z)
+
+    def income_transition(self, z: Any, z_next: Any) -> Array:
+        """``Pi(e' | e)`` of this period, ``[n_income, n_income]``."""
+        Pi = jnp.asarray(self.household.Pi)
+        return Pi[z, z_next] if self.household.Pi_is_aggregate else Pi
+
+    def cash_on_hand(self, agg: AggState) -> Array:
+        """Cash on hand at this period's prices, ``[n_wealth, n_income]``."""
+        return self.household.cash_on_hand(agg.aux["r"], agg.aux["w"])
+
+    def lottery_kernel(self, agg: AggState, z_next: Any) -> LotteryKernel:
+        """The period's kernel as a lottery over wealth followed by the income transition."""
+        low, high = self.household.savings_bounds(self.cash_on_hand(agg))
+        return LotteryKernel(
+            wealth_grid=self._wealth.astype(low.dtype),
+            low=low,
+            high=high,
+            Pi=self.income_transition(agg.z, z_next).astype(low.dtype),
+            shares=self.shares,
+        )
+
+    def kernel(self, agg: AggState, z_next: Any) -> LotteryKernel | GenericKernel:
+        lottery = self.lottery_kernel(agg, z_next)
+        return lottery.to_generic() if self.kernel_kind == "generic" else lottery
+
+    def step(self, key: Array, agg: AggState, policy: Array, kernel: Any = None) -> AggState:
+        z_next = self.next_noise(key, agg)
+        kernel = self.kernel(agg, z_next) if kernel is None else kernel
+        nxt = self.make_agg(kernel.forward(agg.mu, policy), z_next, agg.t + 1)
+        lottery = kernel if isinstance(kernel, LotteryKernel) else self.lottery_kernel(agg, z_next)
+        above = lottery.mass_above_grid(agg.mu, policy)
+        return nxt.replace(aux={**nxt.aux, "mass_above_grid": above})
+
+    # --- payoffs -----------------------------------------------------------------------------
+    def consumption(self, agg: AggState, policy: Array | None = None) -> Array:
+        """Consumption per state and choice ``[n_states, n_choices]`` (continuous: one column)."""
+        m = self.cash_on_hand(agg)
+        low, high = self.household.savings_bounds(m)
+        x = self.shares[None, None, :] if policy is None else policy.reshape(m.shape + (1,))
+        a_next = low[..., None] + x * (high - low)[..., None]
+        return (m[..., None] - a_next).reshape(self.n_states, -1)
+
+    def _last_period_override(self, agg: AggState, flow: Array) -> Array:
+        if self.terminal != "consume_wealth":
+            return flow
+        all_in = self.household.utility(self.cash_on_hand(agg)).reshape(self.n_states, 1)
+        return jnp.where(agg.t == self.horizon - 1, jnp.broadcast_to(all_in, flow.shape), flow)
+
+    def reward(self, agg: AggState, next_agg: AggState) -> Array:
+        if self.shares is None:
+            raise TypeError(
+                f"{self.name} has a continuous savings choice: use policy_reward; its best "
+                "response is solved by the endogenous-grid method"
+            )
+        return self._last_period_override(agg, self.household.utility(self.consumption(agg)))
+
+    def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
+        if self.shares is not None:
+            return super().policy_reward(agg, next_agg, policy)
+        flow = self.household.utility(self.consumption(agg, policy))
+        return self._last_period_override(agg, flow)[:, 0]
+
+    def terminal_value(self, agg: AggState) -> Array:
+        if self._terminal_values is None:
+            return jnp.zeros(self.n_states, dtype=agg.mu.dtype)
+        return self._terminal_values.astype(agg.mu.dtype)
+
+    # --- helpers for users and solvers -------------------------------------------------------
+    def state_features(self) -> Array:
+        """Normalised grid coordinates ``[n_states, 2]`` (wealth index, income index in [0, 1])."""
+        n_a, n_e = self.household.n_wealth, self.household.n_income
+        ia, ie = jnp.meshgrid(jnp.arange(n_a), jnp.arange(n_e), indexing="ij")
+        return jnp.stack([ia.ravel() / (n_a - 1), ie.ravel() / max(n_e - 1, 1)], axis=1)
+
+    def check_path(self, path: Any, tol: float = 1e-6) -> float:
+        """Warn if a path pushed mass beyond the top of the wealth grid; return the largest mass."""
+        worst = float(jnp.max(path.agg.aux["mass_above_grid"]))
+        if worst > tol:
+            warnings.warn(
+                f"{self.name}: up to {worst:.3g} of the population chose wealth above the top of "
+                f"the grid ({float(self._wealth[-1]):g}) and was placed on the top point; raise "
+                "the grid's maximum wealth",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return worst
+
+    def uniform_policy(self) -> Array:
+        """Every discrete choice with equal probability, or share ½ when continuous."""
+        if self.shares is None:
+            return jnp.full(self.n_states, 0.5)
+        return jnp.full((self.n_states, self.n_actions), 1.0 / self.n_actions)

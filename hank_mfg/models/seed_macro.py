@@ -1,0 +1,37 @@
+"""The macroeconomics game of the RSPG paper: 200 wealth × 5 income households choosing one of
+20 consumption shares, prices from a Cobb–Douglas firm without depreciation, log-AR(1) TFP."""
+
+from __future__ import annotations
+
+from hank_mfg.calibration import Calibration
+from hank_mfg.calibration import seed_macro as seed_macro_calibration
+from hank_mfg.models.aiyagari import household_from_calibration
+from hank_mfg.models.household import HouseholdEconomy
+from hank_mfg.models.production import CobbDouglas, tfp_process
+
+__all__ = ["seed_macro"]
+
+
+def seed_macro(
+    calibration: Calibration | None = None, *, horizon: int | None = None
+) -> HouseholdEconomy:
+    """The seed's macro economy (defaults of :func:`hank_mfg.calibration.seed_macro`).
+
+    Action ``k`` consumes the share ``(k + ½)/20`` of cash on hand (savings share
+    ``1 − (k + ½)/20``); the last period consumes everything; mu_0 uniform; observation
+    ``(r, w)``; discount 0.95; horizon 128.
+    """
+    cal = seed_macro_calibration() if calibration is None else calibration
+    if cal.game is None:
+        raise ValueError(f"calibration {cal.name!r} has no game settings (horizon, actions)")
+    game = cal.game
+    return HouseholdEconomy(
+        household_from_calibration(cal),
+        CobbDouglas(alpha=cal.firm.alpha, delta=cal.firm.delta, level=cal.firm.tfp_level),
+        tfp=tfp_process(cal.tfp),
+        horizon=game.horizon if horizon is None else horizon,
+        shares=1.0 - game.consumption_shares,
+        terminal="consume_wealth" if game.terminal_reward == "consume_wealth" else "none",
+        observation=tuple("Z" if o == "z" else o for o in game.observation),
+        name="seed_macro",
+    )
