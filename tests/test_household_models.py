@@ -58,8 +58,8 @@ def test_lottery_and_generic_kernels_agree(name):
     rng = np.random.default_rng(0)
     path = rollout(game, constant_policy, game.uniform_policy(), KEY, 2)
     for t in (0, 3):
-        agg = jax.tree_util.tree_map(lambda x: x[1, t], path.agg)
-        z_next = jax.tree_util.tree_map(lambda x: x[1, t + 1], path.agg.z)
+        agg = jax.tree_util.tree_map(lambda x, t=t: x[1, t], path.agg)
+        z_next = jax.tree_util.tree_map(lambda x, t=t: x[1, t + 1], path.agg.z)
         lottery = game.lottery_kernel(agg, z_next)
         policy = _random_policy(game, rng)
         generic = lottery.to_generic(policy if game.shares is None else None)

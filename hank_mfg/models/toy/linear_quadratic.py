@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hank_mfg.core.game import AggState, Discrete, MeanFieldGame
 from hank_mfg.core.checks import check_finite, check_initial_distributions
+from hank_mfg.core.game import AggState, Discrete, MeanFieldGame
 from hank_mfg.core.kernel import GenericKernel
 
 Array = jax.Array
@@ -98,7 +98,7 @@ class LinearQuadratic(MeanFieldGame):
         self.initial_distributions = check_initial_distributions(initial_distributions, n_states)
         self.validate()
 
-    # --- law of motion ---------------------------------------------------------------------------
+    # --- law of motion -----------------------------------------------------------------------
     def common_shock(self, z: Array, t: Array) -> Array:
         """ε_t: -10 z before period 8, +10 z after period 20, else 0."""
         zf = jnp.asarray(z).astype(self.noise_prob.dtype)
@@ -133,7 +133,7 @@ class LinearQuadratic(MeanFieldGame):
     def observe(self, agg: AggState) -> Array:
         return agg.aux["mean"][None]
 
-    # --- payoffs -----------------------------------------------------------------------------------
+    # --- payoffs ---------------------------------------------------------------------------------
     def reward(self, agg: AggState, next_agg: AggState) -> Array:
         gap = next_agg.aux["mean"] - self.positions.astype(agg.mu.dtype)  # m̄' - s
         a = self.moves.astype(agg.mu.dtype)[None, :]
