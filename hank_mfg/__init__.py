@@ -1,8 +1,8 @@
 """hank_mfg: heterogeneous-agent macroeconomics as mean-field games, in JAX."""
 
-from hank_mfg import core, models
+from hank_mfg import core, models, solvers
 from hank_mfg.core import evaluate, rollout
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "core", "evaluate", "models", "rollout"]
+__all__ = ["__version__", "core", "evaluate", "models", "rollout", "solvers"]

@@ -13,12 +13,14 @@ response is computed per sampled path, i.e. it knows that path's future; exploit
 a regret against a clairvoyant deviator (as in the RSPG paper), still zero only if no deviation
 gains on any path.
 
-Games with a continuous choice may provide ``exact_best_response(path) -> BestResponse``
-(households solve it by the endogenous-grid method); evaluation then uses it automatically.
+Games with a continuous choice get an exact best response registered for their type with
+:func:`register_best_response` (households: the endogenous-grid method, registered by
+:mod:`hank_mfg.solvers.egm`); evaluation then uses it automatically.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -39,6 +41,7 @@ __all__ = [
     "evaluate",
     "exploitability",
     "policy_value",
+    "register_best_response",
 ]
 
 
@@ -133,14 +136,34 @@ def policy_value(game: MeanFieldGame, path: MeanFieldPath, actions: Array | None
     return jax.vmap(_single_policy_value, in_axes=(None, 0, 0))(game, path.agg, actions)
 
 
-def best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
-    """Best response to the population's path, by backward induction per sample.
+#: Exact best responses for kinds of games (e.g. households solved by the endogenous-grid
+#: method), registered by the modules that implement them; see :func:`register_best_response`.
+_BEST_RESPONSES: dict[type, Callable[[Any, MeanFieldPath], BestResponse | None]] = {}
 
-    Uses the game's ``exact_best_response`` when it has one (continuous choices).
+
+def register_best_response(
+    game_type: type, solver: Callable[[Any, MeanFieldPath], BestResponse | None]
+) -> None:
+    """Use ``solver(game, path)`` as the best response for games of ``game_type``.
+
+    The solver may return ``None`` to fall back to backward induction over discrete actions.
     """
-    exact = getattr(game, "exact_best_response", None)
-    if exact is not None:
-        return exact(path)
+    _BEST_RESPONSES[game_type] = solver
+
+
+def best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
+    """Best response to the population's path, per sample.
+
+    A registered exact solver for the game's type is used when there is one (households with a
+    continuous savings choice: backward EGM); otherwise backward induction over the actions.
+    """
+    for kind in type(game).__mro__:
+        solver = _BEST_RESPONSES.get(kind)
+        if solver is not None:
+            br = solver(game, path)
+            if br is not None:
+                return br
+            break
     return _discrete_best_response(game, path)
 
 

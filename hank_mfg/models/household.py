@@ -175,6 +175,9 @@ class HouseholdEconomy(MeanFieldGame):
         terminal: ``"none"`` (value 0 after the horizon), ``"consume_wealth"`` (the last
             period pays ``u(m)``, all cash on hand consumed, whatever the choice), or an array
             ``[n_states]`` of terminal values on the grid (e.g. a stationary value function).
+        terminal_marginal: with terminal values, their derivative in wealth ``[n_states]``
+            (e.g. ``(1 + r) u'(c)`` of the stationary solution); used by the endogenous-grid
+            best response. Default: finite differences of the terminal values.
         initial_distributions: ``[n_states]`` or ``[k, n_states]``; default uniform.
         observation: names of the aggregates every household observes (from
             :data:`OBSERVABLES`).
@@ -194,6 +197,7 @@ class HouseholdEconomy(MeanFieldGame):
         horizon: int = 100,
         shares: Any = None,
         terminal: Any = "none",
+        terminal_marginal: Any = None,
         initial_distributions: Any = None,
         observation: tuple[str, ...] = ("r", "w"),
         labour_supply: float | None = None,
@@ -242,6 +246,16 @@ class HouseholdEconomy(MeanFieldGame):
                     f"terminal values must be a finite array of shape ({self.n_states},)"
                 )
             self.terminal, self._terminal_values = "values", jnp.asarray(values)
+        self.terminal_marginal = None
+        if terminal_marginal is not None:
+            marginal = np.asarray(terminal_marginal, dtype=float)
+            if self.terminal != "values":
+                raise ValueError("terminal_marginal needs terminal values (an array)")
+            if marginal.shape != (self.n_states,) or not np.all(np.isfinite(marginal)):
+                raise ValueError(
+                    f"terminal_marginal must be a finite array of shape ({self.n_states},)"
+                )
+            self.terminal_marginal = jnp.asarray(marginal)
         obs = tuple(observation)
         if not obs or any(o not in OBSERVABLES for o in obs):
             raise ValueError(f"observation must name aggregates from {OBSERVABLES}, got {obs!r}")
