@@ -99,7 +99,7 @@ def egm_step(
 
 
 def savings_share(household: Household, savings: Array, r: Array, w: Array) -> Array:
-    """The savings share ``x ∈ [0, 1]`` that gives ``savings`` (the model's action), ``[n_states]``."""
+    """The savings share ``x ∈ [0, 1]`` giving ``savings``: the model's action, ``[n_states]``."""
     low, high = household.savings_bounds(household.cash_on_hand(r, w))
     span = jnp.where(high > low, high - low, 1.0)
     return jnp.clip((savings - low) / span, 0.0, 1.0).ravel()
