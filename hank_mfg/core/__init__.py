@@ -25,6 +25,7 @@ from hank_mfg.core.rollout import (
     memoryless,
     policy_actions,
     rollout,
+    rollout_keys,
     time_varying_policy,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "policy_actions",
     "policy_value",
     "rollout",
+    "rollout_keys",
     "time_varying_policy",
 ]

@@ -98,17 +98,42 @@ def _last(agg: AggState) -> AggState:
     return jax.tree_util.tree_map(lambda x: x[-1], agg)
 
 
-def _single_policy_value(game: MeanFieldGame, agg: AggState, actions: Array) -> Array:
+def _single_policy_value(
+    game: MeanFieldGame, agg: AggState, actions: Array, remat_chunk: int | None = None
+) -> Array:
     now, nxt = _periods(agg)
     v_T = game.terminal_value(_last(agg))
 
     def period(v_next, inputs):
-        agg_t, agg_n, table = inputs
+        agg_t, agg_n, table, active = inputs
         kernel = game.kernel(agg_t, agg_n.z)
         v = game.policy_reward(agg_t, agg_n, table) + game.discount * kernel.expect(v_next, table)
+        v = jnp.where(active, v, v_next)
         return v, v
 
-    _, vs = jax.lax.scan(period, v_T, (now, nxt, actions), reverse=True)
+    T = game.horizon
+    if remat_chunk is None or remat_chunk >= T:
+        inputs = (now, nxt, actions, jnp.ones(T, dtype=bool))
+        _, vs = jax.lax.scan(period, v_T, inputs, reverse=True)
+        return jnp.concatenate([vs, v_T[None]], axis=0)
+    # Rematerialised: blocks of ``remat_chunk`` periods; only the value at block boundaries is
+    # kept for the backward pass, each block's internals are recomputed (memory ~ T/c + c).
+    n_blocks = -(-T // remat_chunk)
+    pad = n_blocks * remat_chunk - T
+
+    def blocked(x):
+        x = jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)], axis=0) if pad else x
+        return x.reshape((n_blocks, remat_chunk) + x.shape[1:])
+
+    inputs = jax.tree_util.tree_map(blocked, (now, nxt, actions))
+    active = (jnp.arange(n_blocks * remat_chunk) < T).reshape(n_blocks, remat_chunk)
+
+    @jax.checkpoint
+    def block(v_next, block_inputs):
+        return jax.lax.scan(period, v_next, block_inputs, reverse=True)
+
+    _, vs = jax.lax.scan(block, v_T, (*inputs, active), reverse=True)
+    vs = vs.reshape((n_blocks * remat_chunk,) + vs.shape[2:])[:T]
     return jnp.concatenate([vs, v_T[None]], axis=0)
 
 
@@ -126,14 +151,23 @@ def _single_best_response(game: MeanFieldGame, agg: AggState) -> tuple[Array, Ar
     return jnp.concatenate([vs, v_T[None]], axis=0), acts
 
 
-@partial(jax.jit, static_argnames=("game",))
-def policy_value(game: MeanFieldGame, path: MeanFieldPath, actions: Array | None = None) -> Array:
+@partial(jax.jit, static_argnames=("game", "remat_chunk"))
+def policy_value(
+    game: MeanFieldGame,
+    path: MeanFieldPath,
+    actions: Array | None = None,
+    remat_chunk: int | None = None,
+) -> Array:
     """Exact value ``V_π,t(s)`` of following ``actions`` (default: the path's own policy).
 
     Returns ``[n_samples, horizon + 1, n_states]``, in units of the game's reward.
+    ``remat_chunk`` rematerialises the recursion in blocks of that many periods when it is
+    differentiated (``jax.checkpoint``): the same values, less memory for the gradient.
     """
     actions = path.actions if actions is None else actions
-    return jax.vmap(_single_policy_value, in_axes=(None, 0, 0))(game, path.agg, actions)
+    return jax.vmap(_single_policy_value, in_axes=(None, 0, 0, None))(
+        game, path.agg, actions, remat_chunk
+    )
 
 
 #: Exact best responses for kinds of games (e.g. households solved by the endogenous-grid

@@ -124,6 +124,13 @@ class MeanFieldGame(abc.ABC):
             return jnp.take_along_axis(table, policy[:, None].astype(jnp.int32), axis=1)[:, 0]
         return jnp.sum(table * policy, axis=1)
 
+    def state_features(self) -> Array:
+        """Normalised coordinates of each individual state, ``[n_states, d]`` in [0, 1].
+
+        Policy networks take these as the individual state; default: ``index / (n − 1)``.
+        """
+        return (jnp.arange(self.n_states) / max(self.n_states - 1, 1))[:, None]
+
     def make_agg(self, mu: Array, z: Any, t: Any) -> AggState:
         """Assemble an aggregate state, computing the derived aggregates."""
         t = jnp.asarray(t, dtype=jnp.int32)

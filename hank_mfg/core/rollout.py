@@ -31,6 +31,7 @@ __all__ = [
     "memoryless",
     "policy_actions",
     "rollout",
+    "rollout_keys",
     "time_varying_policy",
 ]
 
@@ -115,6 +116,18 @@ def _single_rollout(
     return append(aggs, agg_T), append(obs, game.observe(agg_T)), tables
 
 
+def rollout_keys(game: MeanFieldGame, policy: Policy, params: Params, keys: Array) -> MeanFieldPath:
+    """Roll the mean field forward for one common-noise path per key (``keys[n_samples]``).
+
+    ``lax.scan`` over periods, ``vmap`` over samples; not jitted itself, so it composes with
+    the caller's ``jit`` and sharding of ``keys`` over devices.
+    """
+    aggs, obs, tables = jax.vmap(_single_rollout, in_axes=(None, None, None, 0))(
+        game, policy, params, keys
+    )
+    return MeanFieldPath(agg=aggs, obs=obs, actions=tables)
+
+
 @partial(jax.jit, static_argnames=("game", "policy", "n_samples"))
 def rollout(
     game: MeanFieldGame, policy: Policy, params: Params, key: Array, n_samples: int = 1
@@ -123,11 +136,7 @@ def rollout(
 
     ``lax.scan`` over periods, ``vmap`` over samples; sample ``b`` uses ``split(key)[b]``.
     """
-    keys = jax.random.split(key, n_samples)
-    aggs, obs, tables = jax.vmap(_single_rollout, in_axes=(None, None, None, 0))(
-        game, policy, params, keys
-    )
-    return MeanFieldPath(agg=aggs, obs=obs, actions=tables)
+    return rollout_keys(game, policy, params, jax.random.split(key, n_samples))
 
 
 def policy_actions(policy: Policy, params: Params, obs: Array) -> Array:

@@ -1,0 +1,374 @@
+"""Structural policy gradient (SPG) and its recurrent form (RSPG): one training loop.
+
+Each iteration samples ``B`` common-noise paths, rolls the mean field forward with the current
+policy (the population taken as given: the path is held fixed, as in a Nash equilibrium),
+computes the exact expected return of the stand-in agent by the backward recursion
+``v_t = r_π,t + γ A_π,t v_{t+1}`` through the kernel, and ascends
+
+    J(θ) = mean_b Σ_s mu_0(s) v_0(s)
+
+with ``jax.grad`` and optax Adam (global-norm clipping, learning rate annealed from
+``learning_rate`` to ``final_lr_fraction × learning_rate``). SPG and RSPG differ only in the
+policy's aggregate embedding (memoryless vs GRU over the shared observations).
+
+Training is chunked: ``eval_every`` iterations run inside one ``lax.scan`` under ``jit``;
+between chunks the policy is evaluated exactly (exploitability through the core evaluation),
+a progress callback is called and a checkpoint is written. The ``B`` samples are sharded over
+all local devices (a ``Mesh`` over the sample axis). NaN/inf in the loss or the parameters
+stops training with :class:`TrainingDiverged`, keeping the last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from hank_mfg.core.evaluation import evaluate, policy_value
+from hank_mfg.core.game import MeanFieldGame
+from hank_mfg.core.rollout import policy_actions, rollout, rollout_keys
+from hank_mfg.solvers.policies import PolicyNetwork, policy_network
+from hank_mfg.solvers.solution import Solution
+
+Array = jax.Array
+
+__all__ = [
+    "Progress",
+    "SPGConfig",
+    "TrainingDiverged",
+    "observation_normalisation",
+    "spg",
+    "train",
+]
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when the loss or the parameters stop being finite."""
+
+
+@dataclass(frozen=True)
+class SPGConfig:
+    """Settings of (R)SPG training; the defaults work on every built-in model.
+
+    Attributes:
+        iterations: gradient steps (>= 1).
+        n_samples: common-noise paths per step ``B`` (>= 1; a multiple of the device count).
+        learning_rate: Adam's initial step size (> 0).
+        final_lr_fraction: the rate is annealed (cosine) to this fraction, in (0, 1].
+        max_grad_norm: global-norm gradient clipping (> 0).
+        hidden: widths of the policy head's hidden layers.
+        embedding: width of the aggregate embedding / GRU state.
+        recurrent: GRU over the shared observations (RSPG) or memoryless (SPG).
+        eval_every: iterations per jitted chunk, and between exact evaluations (>= 1).
+        eval_samples: common-noise paths of each evaluation (>= 1).
+        seed: random seed (initialisation, sampled paths, evaluation paths).
+        checkpoint_dir: folder for checkpoints (``None``: none written).
+        remat_chunk: periods per rematerialised block of the value recursion (``None``: off);
+            peak memory then grows like ``T / remat_chunk + remat_chunk`` instead of ``T``.
+        normalise_observations: estimate observation location/scale from a rollout of the
+            initial policy.
+    """
+
+    iterations: int = 200
+    n_samples: int = 8
+    learning_rate: float = 3e-3
+    final_lr_fraction: float = 0.1
+    max_grad_norm: float = 1.0
+    hidden: tuple[int, ...] = (64, 64)
+    embedding: int = 32
+    recurrent: bool = False
+    eval_every: int = 20
+    eval_samples: int = 8
+    seed: int = 0
+    checkpoint_dir: str | None = None
+    remat_chunk: int | None = None
+    normalise_observations: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "n_samples", "eval_every", "eval_samples", "embedding"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not 0 < self.final_lr_fraction <= 1:
+            raise ValueError(
+                f"final_lr_fraction must lie in (0, 1], got {self.final_lr_fraction!r}"
+            )
+        if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
+            raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm!r}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ValueError(
+                f"hidden must be a non-empty tuple of widths >= 1, got {self.hidden!r}"
+            )
+        if self.remat_chunk is not None and self.remat_chunk < 1:
+            raise ValueError(f"remat_chunk must be None or >= 1, got {self.remat_chunk!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain values."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress callback receives after each chunk (units: iterations, seconds)."""
+
+    iteration: int
+    iterations: int
+    loss: float
+    exploitability: float | None
+    seconds: float
+
+
+@struct.dataclass
+class TrainState:
+    """Parameters, optimiser state and the iteration counter (a pytree)."""
+
+    params: Any
+    opt_state: Any
+    iteration: Array
+
+
+def observation_normalisation(
+    game: MeanFieldGame, net: PolicyNetwork, params: Any, key: Array, n_samples: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale of the shared observations along rollouts of a policy.
+
+    ``scale = sqrt(sd² + (0.1·|loc|)²)`` (positive even for observations that do not move).
+    """
+    path = rollout(game, net.policy, params, key, n_samples)
+    obs = np.asarray(path.obs, dtype=np.float64).reshape(-1, path.obs.shape[-1])
+    loc = obs.mean(axis=0)
+    scale = np.sqrt(obs.std(axis=0) ** 2 + (0.1 * np.abs(loc)) ** 2) + 1e-8
+    return loc, scale
+
+
+def _optimizer(config: SPGConfig) -> optax.GradientTransformation:
+    schedule = optax.cosine_decay_schedule(
+        config.learning_rate, max(config.iterations, 1), alpha=config.final_lr_fraction
+    )
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(schedule))
+
+
+def _value_with_remat(game: MeanFieldGame, path: Any, tables: Array, chunk: int | None) -> Array:
+    if chunk is None:
+        return policy_value(game, path, tables)
+    return policy_value(game, path, tables, remat_chunk=chunk)
+
+
+def make_loss(
+    game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig, mesh: Mesh | None = None
+) -> Callable[[Any, Array], Array]:
+    """The SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)`` for a key (``B`` paths drawn from it)."""
+
+    def loss(params: Any, key: Array) -> Array:
+        keys = jax.random.split(key, config.n_samples)
+        if mesh is not None:
+            keys = jax.lax.with_sharding_constraint(keys, NamedSharding(mesh, P("sample")))
+        path = rollout_keys(game, net.policy, jax.lax.stop_gradient(params), keys)
+        path = jax.lax.stop_gradient(path)
+        tables = jax.vmap(lambda obs: policy_actions(net.policy, params, obs))(path.obs)
+        values = _value_with_remat(game, path, tables, config.remat_chunk)
+        return -jnp.mean(jnp.sum(path.agg.mu[:, 0] * values[:, 0], axis=-1))
+
+    return loss
+
+
+def _sample_mesh(n_samples: int) -> Mesh | None:
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return None
+    if n_samples % len(devices):
+        raise ValueError(
+            f"n_samples ({n_samples}) must be a multiple of the number of devices "
+            f"({len(devices)}) to shard the common-noise samples"
+        )
+    return Mesh(np.array(devices), ("sample",))
+
+
+def _save(path: str, state: TrainState, history: dict[str, list], meta: dict[str, Any]) -> None:
+    """Write a checkpoint atomically (temporary file in the same folder, then rename)."""
+    payload = {
+        "state": flax.serialization.to_state_dict(jax.device_get(state)),
+        "history": {k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
+        "meta": meta,
+    }
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ckpt")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(flax.serialization.msgpack_serialize(payload))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load(path: str, template: TrainState) -> tuple[TrainState, dict[str, list], dict]:
+    with open(path, "rb") as f:
+        payload = flax.serialization.msgpack_restore(f.read())
+    state = flax.serialization.from_state_dict(template, payload["state"])
+    history = {k: list(np.asarray(v)) for k, v in payload["history"].items()}
+    return state, history, payload.get("meta", {})
+
+
+def _all_finite(tree: Any) -> bool:
+    return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tree))
+
+
+def train(
+    game: MeanFieldGame,
+    config: SPGConfig | None = None,
+    *,
+    callback: Callable[[Progress], None] | None = None,
+    resume: bool = True,
+    solver_name: str | None = None,
+) -> Solution:
+    """Train a (recurrent) structural policy gradient policy on ``game``.
+
+    Args:
+        game: any :class:`~hank_mfg.core.game.MeanFieldGame`.
+        config: :class:`SPGConfig` (default settings if ``None``).
+        callback: called with :class:`Progress` after each chunk of iterations.
+        resume: continue from ``config.checkpoint_dir``'s checkpoint when there is one; the
+            result is identical to an uninterrupted run.
+        solver_name: label for the Solution (default ``"rspg"``/``"spg"``).
+
+    Returns:
+        A :class:`~hank_mfg.solvers.solution.Solution` with the trained parameters, the
+        evaluation history (exploitability against iterations and training seconds) and the
+        final evaluation.
+
+    Raises:
+        TrainingDiverged: NaN/inf in the loss or the parameters (naming the iteration); the
+            last good checkpoint stays on disk.
+    """
+    config = SPGConfig() if config is None else config
+    name = solver_name or ("rspg" if config.recurrent else "spg")
+    key = jax.random.PRNGKey(config.seed)
+    k_init, k_norm, k_train, k_eval = jax.random.split(key, 4)
+    net = policy_network(
+        game, hidden=config.hidden, embedding=config.embedding, recurrent=config.recurrent
+    )
+    params = net.init(k_init)
+    if config.normalise_observations:
+        loc, scale = observation_normalisation(game, net, params, k_norm)
+        net = policy_network(
+            game,
+            hidden=config.hidden,
+            embedding=config.embedding,
+            recurrent=config.recurrent,
+            obs_loc=loc,
+            obs_scale=scale,
+        )
+    mesh = _sample_mesh(config.n_samples)
+    optimizer = _optimizer(config)
+    loss_fn = make_loss(game, net, config, mesh)
+
+    def step(state: TrainState, _: Any) -> tuple[TrainState, Array]:
+        loss, grads = jax.value_and_grad(loss_fn)(
+            state.params, jax.random.fold_in(k_train, state.iteration)
+        )
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return TrainState(params, opt_state, state.iteration + 1), loss
+
+    @partial(jax.jit, static_argnames=("n",))
+    def run_chunk(state: TrainState, n: int) -> tuple[TrainState, Array]:
+        return jax.lax.scan(step, state, None, length=n)
+
+    state = TrainState(params, optimizer.init(params), jnp.asarray(0, dtype=jnp.int32))
+    history: dict[str, list] = {
+        "iteration": [],
+        "seconds": [],
+        "exploitability": [],
+        "loss": [],
+        "eval_seconds": [],
+    }
+    ckpt = (
+        None
+        if config.checkpoint_dir is None
+        else os.path.join(config.checkpoint_dir, f"{name}.ckpt")
+    )
+    if ckpt is not None and resume and os.path.exists(ckpt):
+        state, history, _ = _load(ckpt, state)
+    elapsed = float(history["seconds"][-1]) if history["seconds"] else 0.0
+
+    def evaluate_now(params: Any) -> tuple[float, float, Any]:
+        start = time.perf_counter()
+        ev = evaluate(game, net.policy, params, k_eval, config.eval_samples)
+        value = float(ev.exploitability.value)
+        return value, time.perf_counter() - start, ev
+
+    if not history["iteration"]:
+        expl, eval_s, _ = evaluate_now(state.params)
+        for k, v in zip(history, (0, 0.0, expl, float("nan"), eval_s), strict=True):
+            history[k].append(v)
+        if ckpt is not None:
+            _save(ckpt, state, history, {"solver": name})
+
+    while int(state.iteration) < config.iterations:
+        done = int(state.iteration)
+        n = min(config.eval_every, config.iterations - done)
+        start = time.perf_counter()
+        new_state, losses = run_chunk(state, n)
+        losses = np.asarray(losses)
+        elapsed += time.perf_counter() - start
+        if not (np.all(np.isfinite(losses)) and _all_finite(new_state.params)):
+            bad = int(np.argmax(~np.isfinite(losses))) if not np.all(np.isfinite(losses)) else n - 1
+            where = f"; the last good checkpoint is {ckpt}" if ckpt else ""
+            raise TrainingDiverged(
+                f"{name} diverged at iteration {done + bad + 1}: the loss or the parameters "
+                f"became NaN/inf (lower learning_rate or max_grad_norm){where}"
+            )
+        state = new_state
+        expl, eval_s, _ = evaluate_now(state.params)
+        for k, v in zip(
+            history,
+            (int(state.iteration), elapsed, expl, float(losses[-1]), eval_s),
+            strict=True,
+        ):
+            history[k].append(v)
+        if ckpt is not None:
+            _save(ckpt, state, history, {"solver": name})
+        if callback is not None:
+            callback(
+                Progress(int(state.iteration), config.iterations, float(losses[-1]), expl, elapsed)
+            )
+
+    _, _, final = evaluate_now(state.params)
+    return Solution(
+        game=game,
+        solver=name,
+        policy=net.policy,
+        params=state.params,
+        settings={**config.to_dict(), "devices": len(jax.local_devices())},
+        evaluation=final,
+        results={"obs_loc": np.asarray(net.obs_loc), "obs_scale": np.asarray(net.obs_scale)},
+        history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
+        seconds=elapsed,
+        seed=config.seed,
+    )
+
+
+def spg(game: MeanFieldGame, config: SPGConfig | None = None, **kwargs: Any) -> Solution:
+    """Memoryless structural policy gradient: policy π(a | s, o_t)."""
+    config = SPGConfig() if config is None else config
+    return train(game, dataclasses.replace(config, recurrent=False), solver_name="spg", **kwargs)
