@@ -61,6 +61,7 @@ Array = jax.Array
 __all__ = [
     "KrusellSmithPolicyParams",
     "aggregate_labour_by_state",
+    "aggregate_state_from_observation",
     "capital_weights",
     "den_haan_errors",
     "fit_law_of_motion",

@@ -13,6 +13,7 @@ A policy maps the shared observation history and each individual state to an act
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,43 +73,49 @@ class PolicyNetwork:
     Attributes:
         policy: the :class:`~hank_mfg.core.rollout.Policy` (``init``/``apply`` over params).
         encoder, head: the flax modules.
-        obs_loc, obs_scale: observation normalisation ``(o − loc) / scale``.
+        n_obs: length of the shared observation.
     """
 
     game: MeanFieldGame
     encoder: AggregateEncoder
     head: PolicyHead
-    obs_loc: Any
-    obs_scale: Any
+    n_obs: int
     policy: Policy
 
-    def init(self, key: Array) -> dict[str, Any]:
-        """Initial parameters ``{"encoder": …, "head": …}``."""
+    def init(self, key: Array, obs_loc: Any = None, obs_scale: Any = None) -> dict[str, Any]:
+        """Initial parameters ``{"encoder", "head", "obs": {"loc", "scale"}}``.
+
+        ``obs_loc``, ``obs_scale``: observation normalisation (default 0 and 1).
+        """
         k_enc, k_head = jax.random.split(key)
-        obs = jnp.zeros_like(jnp.asarray(self.obs_loc))
-        carry = jnp.zeros(self.encoder.size)
-        enc = self.encoder.init(k_enc, carry, obs)
-        emb = jnp.zeros(self.encoder.size)
-        head = self.head.init(k_head, self.game.state_features(), emb)
-        return {"encoder": enc, "head": head}
+        features = self.game.state_features()
+        carry = jnp.zeros(self.encoder.size, dtype=features.dtype)
+        enc = self.encoder.init(k_enc, carry, jnp.zeros(self.n_obs, dtype=features.dtype))
+        head = self.head.init(k_head, features, carry)
+        loc = jnp.zeros(self.n_obs) if obs_loc is None else jnp.asarray(obs_loc)
+        scale = jnp.ones(self.n_obs) if obs_scale is None else jnp.asarray(obs_scale)
+        obs = {"loc": loc.astype(features.dtype), "scale": scale.astype(features.dtype)}
+        return {"encoder": enc, "head": head, "obs": obs}
 
 
+@functools.lru_cache(maxsize=64)
 def policy_network(
     game: MeanFieldGame,
     *,
     hidden: Sequence[int] = (64, 64),
     embedding: int = 32,
     recurrent: bool = False,
-    obs_loc: Any = None,
-    obs_scale: Any = None,
 ) -> PolicyNetwork:
     """Build the policy network of a game (discrete probabilities or a continuous share).
+
+    The observation normalisation ``(o − loc) / scale`` lives in the parameters
+    (``params["obs"]``, held fixed by a stop-gradient), so one network (and its compiled
+    functions) serves every run on the same game. Networks are cached per game and settings.
 
     Args:
         hidden: widths of the head's hidden layers (>= 1 layer, each >= 1).
         embedding: width of the aggregate embedding (and GRU state), >= 1.
         recurrent: GRU over the observation history (RSPG) instead of a memoryless MLP (SPG).
-        obs_loc, obs_scale: observation normalisation (default 0 and 1).
     """
     hidden = tuple(int(h) for h in hidden)
     if not hidden or min(hidden) < 1:
@@ -120,17 +127,16 @@ def policy_network(
     encoder = AggregateEncoder(size=int(embedding), recurrent=bool(recurrent))
     head = PolicyHead(hidden=hidden, n_out=n_out, continuous=continuous)
     n_obs = int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
-    loc = jnp.zeros(n_obs) if obs_loc is None else jnp.asarray(obs_loc)
-    scale = jnp.ones(n_obs) if obs_scale is None else jnp.asarray(obs_scale)
     features = game.state_features()
 
     def init_carry(params: Any) -> Array:
         return jnp.zeros(encoder.size, dtype=features.dtype)
 
     def apply(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
-        o = ((obs - loc) / scale).astype(features.dtype)
+        norm = jax.lax.stop_gradient(params["obs"])
+        o = ((obs - norm["loc"]) / norm["scale"]).astype(features.dtype)
         carry, emb = encoder.apply(params["encoder"], carry, o)
         return carry, head.apply(params["head"], features, emb)
 
     policy = Policy(init=init_carry, apply=apply)
-    return PolicyNetwork(game, encoder, head, loc, scale, policy)
+    return PolicyNetwork(game, encoder, head, n_obs, policy)

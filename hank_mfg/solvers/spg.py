@@ -21,6 +21,7 @@ stops training with :class:`TrainingDiverged`, keeping the last good checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import tempfile
@@ -189,6 +190,35 @@ def make_loss(
     return loss
 
 
+def _static_settings(config: SPGConfig) -> SPGConfig:
+    """The settings that shape the compiled training step (seed and paths do not)."""
+    return dataclasses.replace(config, seed=0, checkpoint_dir=None, eval_samples=1)
+
+
+@functools.lru_cache(maxsize=32)
+def _trainer(
+    game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig
+) -> tuple[optax.GradientTransformation, Callable[..., tuple[Any, Array]]]:
+    """The optimiser and the jitted chunk of training steps, cached across runs."""
+    mesh = _sample_mesh(config.n_samples)
+    optimizer = _optimizer(config)
+    loss_fn = make_loss(game, net, config, mesh)
+
+    @partial(jax.jit, static_argnames=("n",))
+    def run_chunk(state: TrainState, key: Array, n: int) -> tuple[TrainState, Array]:
+        def step(state: TrainState, _: Any) -> tuple[TrainState, Array]:
+            loss, grads = jax.value_and_grad(loss_fn)(
+                state.params, jax.random.fold_in(key, state.iteration)
+            )
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+            params = optax.apply_updates(state.params, updates)
+            return TrainState(params, opt_state, state.iteration + 1), loss
+
+        return jax.lax.scan(step, state, None, length=n)
+
+    return optimizer, run_chunk
+
+
 def _sample_mesh(n_samples: int) -> Mesh | None:
     devices = jax.local_devices()
     if len(devices) == 1:
@@ -227,6 +257,11 @@ def _load(path: str, template: TrainState) -> tuple[TrainState, dict[str, list],
     state = flax.serialization.from_state_dict(template, payload["state"])
     history = {k: list(np.asarray(v)) for k, v in payload["history"].items()}
     return state, history, payload.get("meta", {})
+
+
+def _record(history: dict[str, list], **values: float) -> None:
+    for name, value in values.items():
+        history[name].append(value)
 
 
 def _all_finite(tree: Any) -> bool:
@@ -270,30 +305,8 @@ def train(
     params = net.init(k_init)
     if config.normalise_observations:
         loc, scale = observation_normalisation(game, net, params, k_norm)
-        net = policy_network(
-            game,
-            hidden=config.hidden,
-            embedding=config.embedding,
-            recurrent=config.recurrent,
-            obs_loc=loc,
-            obs_scale=scale,
-        )
-    mesh = _sample_mesh(config.n_samples)
-    optimizer = _optimizer(config)
-    loss_fn = make_loss(game, net, config, mesh)
-
-    def step(state: TrainState, _: Any) -> tuple[TrainState, Array]:
-        loss, grads = jax.value_and_grad(loss_fn)(
-            state.params, jax.random.fold_in(k_train, state.iteration)
-        )
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return TrainState(params, opt_state, state.iteration + 1), loss
-
-    @partial(jax.jit, static_argnames=("n",))
-    def run_chunk(state: TrainState, n: int) -> tuple[TrainState, Array]:
-        return jax.lax.scan(step, state, None, length=n)
-
+        params = net.init(k_init, loc, scale)
+    optimizer, run_chunk = _trainer(game, net, _static_settings(config))
     state = TrainState(params, optimizer.init(params), jnp.asarray(0, dtype=jnp.int32))
     history: dict[str, list] = {
         "iteration": [],
@@ -302,13 +315,15 @@ def train(
         "loss": [],
         "eval_seconds": [],
     }
+    losses_all: list[float] = []
     ckpt = (
         None
         if config.checkpoint_dir is None
         else os.path.join(config.checkpoint_dir, f"{name}.ckpt")
     )
     if ckpt is not None and resume and os.path.exists(ckpt):
-        state, history, _ = _load(ckpt, state)
+        state, history, meta = _load(ckpt, state)
+        losses_all = list(np.asarray(meta.get("losses", []), dtype=np.float64))
     elapsed = float(history["seconds"][-1]) if history["seconds"] else 0.0
 
     def evaluate_now(params: Any) -> tuple[float, float, Any]:
@@ -319,8 +334,14 @@ def train(
 
     if not history["iteration"]:
         expl, eval_s, _ = evaluate_now(state.params)
-        for k, v in zip(history, (0, 0.0, expl, float("nan"), eval_s), strict=True):
-            history[k].append(v)
+        _record(
+            history,
+            iteration=0,
+            seconds=0.0,
+            exploitability=expl,
+            loss=float("nan"),
+            eval_seconds=eval_s,
+        )
         if ckpt is not None:
             _save(ckpt, state, history, {"solver": name})
 
@@ -328,7 +349,7 @@ def train(
         done = int(state.iteration)
         n = min(config.eval_every, config.iterations - done)
         start = time.perf_counter()
-        new_state, losses = run_chunk(state, n)
+        new_state, losses = run_chunk(state, k_train, n)
         losses = np.asarray(losses)
         elapsed += time.perf_counter() - start
         if not (np.all(np.isfinite(losses)) and _all_finite(new_state.params)):
@@ -339,15 +360,18 @@ def train(
                 f"became NaN/inf (lower learning_rate or max_grad_norm){where}"
             )
         state = new_state
+        losses_all.extend(float(x) for x in losses)
         expl, eval_s, _ = evaluate_now(state.params)
-        for k, v in zip(
+        _record(
             history,
-            (int(state.iteration), elapsed, expl, float(losses[-1]), eval_s),
-            strict=True,
-        ):
-            history[k].append(v)
+            iteration=int(state.iteration),
+            seconds=elapsed,
+            exploitability=expl,
+            loss=float(losses[-1]),
+            eval_seconds=eval_s,
+        )
         if ckpt is not None:
-            _save(ckpt, state, history, {"solver": name})
+            _save(ckpt, state, history, {"solver": name, "losses": np.asarray(losses_all)})
         if callback is not None:
             callback(
                 Progress(int(state.iteration), config.iterations, float(losses[-1]), expl, elapsed)
@@ -361,7 +385,7 @@ def train(
         params=state.params,
         settings={**config.to_dict(), "devices": len(jax.local_devices())},
         evaluation=final,
-        results={"obs_loc": np.asarray(net.obs_loc), "obs_scale": np.asarray(net.obs_scale)},
+        results={"loss_by_iteration": np.asarray(losses_all, dtype=np.float64)},
         history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         seconds=elapsed,
         seed=config.seed,
