@@ -37,6 +37,7 @@ __all__ = [
     "EGMPolicy",
     "backward_egm",
     "egm_step",
+    "finite_horizon_egm",
     "household_best_response",
     "policy_value_stationary",
     "savings_share",
@@ -183,6 +184,55 @@ def policy_value_stationary(
 
     v, _, _ = jax.lax.while_loop(cond, body, (v0, jnp.asarray(0), jnp.asarray(jnp.inf)))
     return v
+
+
+@partial(jax.jit, static_argnames=("household",))
+def finite_horizon_egm(
+    household: Household,
+    r: Array,
+    w: Array,
+    Pi: Array | None = None,
+    terminal_marginal: Array | None = None,
+    terminal_value: Array | None = None,
+) -> tuple[EGMPolicy, Array]:
+    """Backward EGM along a price path, with the policies' exact values.
+
+    Args:
+        household: the household block.
+        r, w: net interest rate and wage per period, ``[T]``.
+        Pi: income transition per period ``[T, n_income, n_income]`` (``Pi[t]`` moves income
+            from ``t`` to ``t + 1``); default the household's fixed ``Pi``.
+        terminal_marginal: ``V'_T`` on the grid ``[n_wealth, n_income]`` (default 0: nothing
+            is worth saving after the horizon, so the last period saves ``a_min``).
+        terminal_value: ``V_T`` ``[n_wealth, n_income]`` (default 0).
+
+    Returns:
+        The policies stacked over ``t = 0…T-1`` (``[T, n_wealth, n_income]`` each) and the
+        values ``V_t = u(c_t) + β E[V_{t+1}]`` under the model's lottery, ``[T + 1, n_states]``.
+    """
+    r, w = jnp.asarray(r), jnp.asarray(w)
+    T = r.shape[0]
+    shape = (household.n_wealth, household.n_income)
+    Pi = jnp.broadcast_to(jnp.asarray(household.Pi if Pi is None else Pi), (T, *shape[1:] * 2))
+    marginal_T = jnp.zeros(shape) if terminal_marginal is None else terminal_marginal
+    value_T = jnp.zeros(shape) if terminal_value is None else terminal_value
+
+    def period(carry, inputs):
+        marginal_next, v_next = carry
+        r_t, w_t, Pi_t = inputs
+        policy = egm_step(household, marginal_next, Pi_t, r_t, w_t)
+        low, high = household.savings_bounds(household.cash_on_hand(r_t, w_t))
+        kernel = LotteryKernel(jnp.asarray(household.wealth_grid), low, high, Pi_t)
+        share = savings_share(household, policy.savings, r_t, w_t)
+        v = household.utility(policy.consumption).ravel() + household.beta * kernel.expect(
+            v_next, share
+        )
+        return (policy.marginal_value, v), (policy, v)
+
+    _, (policies, values) = jax.lax.scan(
+        period, (marginal_T, value_T.ravel()), (r, w, Pi), reverse=True
+    )
+    return policies, jnp.concatenate([values, value_T.ravel()[None]], axis=0)
 
 
 def _terminal_marginal(game: HouseholdEconomy, agg_T: Any) -> Array:
