@@ -47,7 +47,13 @@ if TYPE_CHECKING:
 __all__ = ["calibrate_beta", "calibrate_household", "target_interest_rate"]
 
 #: Default Brent tolerance on the calibrated parameter.
-DEFAULT_TOL = 1e-13
+DEFAULT_TOL = 1e-10
+
+#: Relative excess capital ``|log(K_s / K_d)|`` at which the search stops before ``tol`` is met.
+#: Capital supply is computed to about 1e-10 (relative; EGM to 1e-12, the distribution to
+#: 1e-14, both warm-started), and ``log(K_s / K_d)`` moves by hundreds per unit of ``r`` or
+#: ``beta``, so this leaves the equilibrium rate within ~1e-11 of its target.
+_CAPITAL_RTOL = 1e-9
 
 #: Distance of the first trial ``beta`` below ``1 / (1 + r)``, where households' wealth diverges.
 _BETA_GAP = 1e-3
@@ -118,6 +124,25 @@ def _check_bounds(parameter: str, bounds: Any) -> tuple[float, float]:
     lo = check_finite(f"bounds[0] ({parameter})", lo)
     hi = check_in_range(f"bounds[1] ({parameter})", hi, lo, math.inf, low_open=True)
     return lo, hi
+
+
+class _Converged(Exception):
+    """Raised inside the root-finder when the excess capital is zero to solver precision."""
+
+    def __init__(self, root: float) -> None:
+        super().__init__(root)
+        self.root = root
+
+
+def _log_ratio(k: float, k_ref: float, floor: float = 0.1) -> float:
+    """``log(k / k_ref)``, continued linearly (C¹, increasing) below ``k = floor · k_ref``.
+
+    A monotone rescaling of capital supply with the same root as ``k − k_ref``: near linear in
+    the calibrated parameter where ``k`` grows steeply, and defined for ``k <= 0`` too.
+    """
+    if k >= floor * k_ref:
+        return math.log(k / k_ref)
+    return math.log(floor) + (k - floor * k_ref) / (floor * k_ref)
 
 
 def _with_parameter(calibration: Calibration, parameter: str, value: float) -> Calibration:
@@ -195,34 +220,71 @@ def calibrate_household(
     w = float(firm.wage_at(r))
     K_d = float(firm.capital_demand(r, L))
     warm: list[Any] = [None]
+    cache: dict[float, float] = {}
 
     def excess_capital(x: float) -> float:
-        """``K_s(r*, w*; x) − K_d(r*)``, in units of the good."""
-        household = household_from_calibration(_with_parameter(calibration, parameter, x))
-        household.check_natural_limit(r, w)
-        K_s, policy, mu, _ = capital_supply(household, r, w, warm[0])
-        warm[0] = (policy.consumption, mu)
-        return K_s - K_d
+        """``K_s(r*, w*; x) − K_d(r*)``, in units of the good (each ``x`` solved once)."""
+        if x not in cache:
+            household = household_from_calibration(_with_parameter(calibration, parameter, x))
+            household.check_natural_limit(r, w)
+            K_s, policy, mu, _ = capital_supply(household, r, w, warm[0])
+            warm[0] = (policy.consumption, mu)
+            cache[x] = K_s - K_d
+        return cache[x]
 
-    f_lo = excess_capital(lo)
-    # a bounded household problem needs β (1 + r) < 1: wealth diverges as β → 1 / (1 + r), and
-    # evaluations near it are slow (EGM and the distribution contract at rate β (1 + r)), so
-    # the upper end approaches it only as far as needed
-    beta_sup = 1.0 / (1.0 + r) if parameter == "beta" else math.inf
-    if hi < beta_sup:
-        f_hi = excess_capital(hi)
+    # Every trial value is a new household, which the JIT-compiled EGM solver compiles anew
+    # (about a second), so the search is set up to need few of them. Brent's method runs on
+    # ``log``-scaled excess capital (wealth grows steeply in patience and risk aversion), and
+    # for ``beta`` in ``z = −log(β_sup − β)`` with ``β_sup = 1 / (1 + r)``, where a bounded
+    # household problem ends (``β (1 + r) < 1``): ``log K_s`` is nearly linear in ``z``.
+    def scaled(k: float) -> float:
+        return _log_ratio(k + K_d, K_d)
+
+    if parameter == "beta":
+        beta_sup = 1.0 / (1.0 + r)
+
+        def to_x(z: float) -> float:
+            return beta_sup - math.exp(-z)
+
+        def to_z(x: float) -> float:
+            return -math.log(beta_sup - x)
+
+        # evaluations near β_sup are slow (EGM and the distribution contract at rate
+        # β (1 + r)): approach it only as far as needed
+        top = hi if hi < beta_sup else max(0.5 * (lo + beta_sup), beta_sup - _BETA_GAP)
+        f_lo, f_hi = excess_capital(lo), excess_capital(top)
+        while f_hi <= 0 and hi >= beta_sup and beta_sup - top > 1e-8:
+            top = beta_sup - 0.1 * (beta_sup - top)
+            f_hi = excess_capital(top)
+        hi = top
+        xtol = tol / (beta_sup - lo)  # dβ/dz = β_sup − β <= β_sup − low
     else:
-        hi = max(0.5 * (lo + beta_sup), beta_sup - _BETA_GAP)
-        f_hi = excess_capital(hi)
-        while f_hi <= 0 and beta_sup - hi > 1e-8:
-            hi = beta_sup - 0.1 * (beta_sup - hi)
-            f_hi = excess_capital(hi)
+
+        def to_x(z: float) -> float:
+            return z
+
+        to_z = to_x
+        f_lo, f_hi = excess_capital(lo), excess_capital(hi)
+        xtol = tol
     if not np.sign(f_lo) * np.sign(f_hi) < 0:
         raise ValueError(
             f"no {parameter} in bounds ({lo:.6g}, {hi:.6g}) attains r = {r:.6g}: households' "
             f"excess capital is {f_lo:.4g} and {f_hi:.4g} at the two ends; widen the bounds"
         )
-    x = scipy.optimize.brentq(excess_capital, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps)
+
+    def objective(z: float) -> float:
+        value = scaled(excess_capital(to_x(z)))
+        if abs(value) <= _CAPITAL_RTOL:  # K_s = K_d to solver precision: stop early
+            raise _Converged(z)
+        return value
+
+    try:
+        z = scipy.optimize.brentq(
+            objective, to_z(lo), to_z(hi), xtol=xtol, rtol=4 * np.finfo(float).eps
+        )
+    except _Converged as done:
+        z = done.root
+    x = to_x(z)
     calibrated = _with_parameter(calibration, parameter, x)
     economy = aiyagari(calibrated, horizon=1)
     # a narrow bracket around the target rate (the root of the equilibrium's excess capital)

@@ -268,6 +268,7 @@ class HouseholdEconomy(MeanFieldGame):
         self.initial_distributions = check_initial_distributions(
             initial_distributions, self.n_states
         )
+        self._warned_grid = False
         self._wealth = jnp.asarray(household.wealth_grid)
         self._labour = jnp.asarray(household.labour)
         agg0 = self.reset(jax.random.PRNGKey(0))
@@ -393,7 +394,8 @@ class HouseholdEconomy(MeanFieldGame):
     def check_path(self, path: Any, tol: float = 1e-6) -> float:
         """Warn if a path pushed mass beyond the top of the wealth grid; return the largest mass."""
         worst = float(jnp.max(path.agg.aux["mass_above_grid"]))
-        if worst > tol:
+        if worst > tol and not self._warned_grid:
+            self._warned_grid = True  # once per economy: training evaluates many paths
             warnings.warn(
                 f"{self.name}: up to {worst:.3g} of the population chose wealth above the top of "
                 f"the grid ({float(self._wealth[-1]):g}) and was placed on the top point; raise "
