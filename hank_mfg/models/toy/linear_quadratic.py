@@ -96,6 +96,8 @@ class LinearQuadratic(MeanFieldGame):
         self.noise_atoms = jnp.asarray(atoms)
         self.noise_prob = jnp.asarray(pdf / pdf.sum())
         self.initial_distributions = check_initial_distributions(initial_distributions, n_states)
+        # without common noise the kernel is the same every period: build it once
+        self._fixed_kernel = None if self.common_noise else self._kernel_with_drift(0.0)
         self.validate()
 
     # --- law of motion -----------------------------------------------------------------------
@@ -105,7 +107,11 @@ class LinearQuadratic(MeanFieldGame):
         return jnp.where(t < 8, -10.0 * zf, jnp.where(t > 20, 10.0 * zf, 0.0))
 
     def kernel(self, agg: AggState, z_next: Any = None) -> GenericKernel:
-        drift = self.sigma * self.rho * self.common_shock(agg.z, agg.t)
+        if self._fixed_kernel is not None:
+            return self._fixed_kernel
+        return self._kernel_with_drift(self.sigma * self.rho * self.common_shock(agg.z, agg.t))
+
+    def _kernel_with_drift(self, drift: Any) -> GenericKernel:
         idio = self.sigma * math.sqrt(1.0 - self.rho**2) * self.noise_atoms
         target = (
             self.positions[:, None, None] + self.moves[None, :, None] + drift + idio[None, None, :]
