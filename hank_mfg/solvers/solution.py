@@ -41,6 +41,18 @@ class Solution:
     seconds: float = 0.0
     seed: int | None = None
 
+    def to_xarray(self) -> Any:
+        """The solution as a self-describing ``xarray.Dataset`` (see :mod:`hank_mfg.results`)."""
+        from hank_mfg.results import to_xarray  # results reads solutions, not the reverse
+
+        return to_xarray(self)
+
+    def to_netcdf(self, path: Any) -> None:
+        """Write :meth:`to_xarray` to a NetCDF file atomically (temporary file, then rename)."""
+        from hank_mfg.results import to_netcdf
+
+        to_netcdf(self.to_xarray(), path)
+
     @property
     def exploitability(self) -> float | None:
         """Mean exploitability on the evaluation samples (game's reward units), if evaluated."""
