@@ -50,9 +50,9 @@ __all__ = ["calibrate_beta", "calibrate_household", "target_interest_rate"]
 DEFAULT_TOL = 1e-10
 
 #: Relative excess capital ``|log(K_s / K_d)|`` at which the search stops before ``tol`` is met.
-#: Capital supply is computed to about 1e-10 (relative; EGM to 1e-12, the distribution to
-#: 1e-14, both warm-started), and ``log(K_s / K_d)`` moves by hundreds per unit of ``r`` or
-#: ``beta``, so this leaves the equilibrium rate within ~1e-11 of its target.
+#: Capital supply is computed to about 1e-10 relative (EGM to 1e-12 in savings, warm-started),
+#: and ``log(K_s / K_d)`` moves by hundreds per unit of ``r`` or ``beta``, so this leaves the
+#: equilibrium rate within ~1e-11 of its target.
 _CAPITAL_RTOL = 1e-9
 
 #: Distance of the first trial ``beta`` below ``1 / (1 + r)``, where households' wealth diverges.
@@ -232,8 +232,8 @@ def calibrate_household(
             cache[x] = K_s - K_d
         return cache[x]
 
-    # Every trial value is a new household, which the JIT-compiled EGM solver compiles anew
-    # (about a second), so the search is set up to need few of them. Brent's method runs on
+    # Each trial value costs a household solve (EGM to its fixed point and the stationary
+    # distribution), so the search is set up to need few of them: Brent's method runs on
     # ``log``-scaled excess capital (wealth grows steeply in patience and risk aversion), and
     # for ``beta`` in ``z = −log(β_sup − β)`` with ``β_sup = 1 / (1 + r)``, where a bounded
     # household problem ends (``β (1 + r) < 1``): ``log K_s`` is nearly linear in ``z``.
@@ -253,7 +253,7 @@ def calibrate_household(
         # β (1 + r)): approach it only as far as needed
         top = hi if hi < beta_sup else max(0.5 * (lo + beta_sup), beta_sup - _BETA_GAP)
         f_lo, f_hi = excess_capital(lo), excess_capital(top)
-        while f_hi <= 0 and hi >= beta_sup and beta_sup - top > 1e-8:
+        while f_hi <= 0 and hi >= beta_sup and beta_sup - top > 1e-6:
             top = beta_sup - 0.1 * (beta_sup - top)
             f_hi = excess_capital(top)
         hi = top
