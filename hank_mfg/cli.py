@@ -183,6 +183,13 @@ def _solve(args: argparse.Namespace) -> int:
 
         spg_keys = {f.name for f in dataclasses.fields(SPGConfig)}
         cfg_args = {k: v for k, v in settings.items() if k in spg_keys}
+        if "hidden" in cfg_args:  # --set hidden=64 or hidden=64,64
+            hidden = cfg_args["hidden"]
+            cfg_args["hidden"] = (
+                (hidden,)
+                if isinstance(hidden, int)
+                else tuple(int(h) for h in str(hidden).split(","))
+            )
         if args.iterations is not None:
             cfg_args["iterations"] = args.iterations
         cfg_args["seed"] = args.seed

@@ -144,7 +144,9 @@ def to_xarray(solution: Any) -> xr.Dataset:
     if ev is not None:
         path = ev.path
         B, T1 = path.mu.shape[:2]
-        coords["sample"] = xr.Variable("sample", np.arange(B), {"long_name": "common-noise path"})
+        coords["sample"] = xr.Variable(
+            "sample", np.arange(B), {"units": "1", "long_name": "common-noise path"}
+        )
         coords["time"] = xr.Variable(
             "time", np.arange(T1), {"units": "period", "long_name": "date"}
         )
@@ -194,14 +196,16 @@ def to_xarray(solution: Any) -> xr.Dataset:
             data["savings"] = _var(savings, pdims, "savings")
             data["consumption"] = _var(m - savings, pdims, "consumption")
         elif actions.ndim == 4:
-            coords["action"] = xr.Variable("action", np.arange(actions.shape[-1]), {"units": "1"})
+            coords["action"] = xr.Variable(
+                "action", np.arange(actions.shape[-1]), {"units": "1", "long_name": "action index"}
+            )
             data["policy"] = _var(actions, (*pdims, "action"), "policy")
     hist = solution.history or {}
     if len(hist.get("iteration", [])):
         coords["iteration"] = xr.Variable(
             "iteration",
             np.asarray(hist["iteration"], dtype=np.int64),
-            {"long_name": "training iteration"},
+            {"units": "1", "long_name": "training iteration"},
         )
         data["exploitability_history"] = _var(
             hist["exploitability"], ("iteration",), "exploitability_history"

@@ -1,0 +1,200 @@
+"""Results: Datasets, NetCDF round trips, atomic writes, statistics, figures, command line."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+import xarray as xr
+
+from hank_mfg import plotting, results
+from hank_mfg.calibration import aiyagari_1994
+from hank_mfg.cli import main
+from hank_mfg.models import LinearQuadratic, aiyagari
+from hank_mfg.solvers.spg import SPGConfig, spg
+from hank_mfg.solvers.stationary import solve_stationary
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    egm = solve_stationary(aiyagari(aiyagari_1994(n_wealth=40), horizon=4))
+    cfg = SPGConfig(
+        iterations=2, n_samples=2, hidden=(8,), embedding=4, eval_every=1, eval_samples=2
+    )
+    toy = spg(LinearQuadratic(n_states=15, horizon=5, common_noise=True), cfg)
+    household = spg(aiyagari(aiyagari_1994(n_wealth=30), horizon=4), cfg)
+    return {"egm": egm, "spg_toy": toy, "spg_household": household}
+
+
+@pytest.mark.parametrize("name", ["egm", "spg_toy", "spg_household"])
+def test_netcdf_round_trip_is_exact(solutions, name, tmp_path):
+    sol = solutions[name]
+    ds = sol.to_xarray()
+    for var in ds.variables.values():
+        assert "units" in var.attrs and "long_name" in var.attrs, var.name
+    assert ds.attrs["solver"] == sol.solver and ds.attrs["hank_mfg_format"] == "1"
+    path = tmp_path / f"{name}.nc"
+    sol.to_netcdf(path)
+    back = results.open_solution(path)
+    assert back.identical(ds)
+    if name != "spg_toy":
+        assert set(back["distribution"].dims) == {"sample", "time", "wealth", "income"}
+        assert "consumption" in back and "r" in back and "param_household_beta" in back.attrs
+    else:
+        assert set(back["distribution"].dims) == {"sample", "time", "state"}
+    if name.startswith("spg"):
+        assert "exploitability_history" in back and back.sizes["iteration"] == 3
+
+
+def test_interrupted_write_leaves_no_file(solutions, tmp_path, monkeypatch):
+    path = tmp_path / "out.nc"
+    path.write_bytes(b"previous results")
+    original = xr.Dataset.to_netcdf
+
+    def broken(self, target, *args, **kwargs):
+        original(self, target, *args, **kwargs)
+        with open(target, "r+b") as f:
+            f.truncate(100)
+        raise KeyboardInterrupt("interrupted mid-write")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(KeyboardInterrupt):
+        solutions["egm"].to_netcdf(path)
+    assert path.read_bytes() == b"previous results"
+    assert sorted(os.listdir(tmp_path)) == ["out.nc"]
+
+
+def test_foreign_and_corrupt_files_are_rejected(tmp_path):
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(foreign, engine="netcdf4")
+    with pytest.raises(ValueError, match="not a hank_mfg results file"):
+        results.open_solution(foreign)
+    corrupt = tmp_path / "corrupt.nc"
+    corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(ValueError, match="not a readable NetCDF file"):
+        results.open_solution(corrupt)
+    with pytest.raises(ValueError, match="no results file"):
+        results.open_solution(tmp_path / "missing.nc")
+
+
+def test_plain_xarray_and_netcdf4_read_our_files(solutions, tmp_path):
+    path = tmp_path / "plain.nc"
+    solutions["egm"].to_netcdf(path)
+    script = textwrap.dedent(
+        f"""
+        import sys, xarray, netCDF4
+        ds = xarray.open_dataset({str(path)!r})
+        assert ds.attrs["solver"] == "egm" and "distribution" in ds
+        nc = netCDF4.Dataset({str(path)!r})
+        assert "distribution" in nc.variables
+        assert not any(m.startswith("hank_mfg") for m in sys.modules)
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_statistics_match_hand_computations():
+    wealth = np.array([0.0, 1.0, 2.0, 3.0])
+    equal = np.array([0.0, 0.0, 1.0, 0.0])
+    assert results.gini(wealth, equal) == pytest.approx(0.0, abs=1e-12)
+    # two equal groups, one holding nothing: Gini 1/2, top 50% hold everything
+    half = np.array([0.5, 0.0, 0.5, 0.0])
+    assert results.gini(wealth, half) == pytest.approx(0.5)
+    assert results.top_wealth_share(wealth, half, 0.5) == pytest.approx(1.0)
+    # uniform on 0, 1, 2, 3: Lorenz points (k/4, cumulative wealth / 6)
+    uniform = np.full(4, 0.25)
+    pop, held = results.lorenz_curve(wealth, uniform)
+    np.testing.assert_allclose(pop, [0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(held, [0, 0, 1 / 6, 3 / 6, 1.0])
+    assert results.gini(wealth, uniform) == pytest.approx(
+        1 - 2 * np.sum(0.25 * (held[1:] + held[:-1]) / 2)
+    )
+    assert results.top_wealth_share(wealth, uniform, 0.25) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="top must lie in"):
+        results.top_wealth_share(wealth, uniform, 0.0)
+
+
+def test_mpc_and_saving_rate(solutions):
+    ds = solutions["egm"].to_xarray()
+    mpc = results.marginal_propensity_to_consume(ds)
+    assert mpc.dims == ("wealth", "income")
+    assert float(mpc.isel(wealth=slice(5, None)).min()) > 0 and float(mpc.max()) < 1.2
+    rate = results.aggregate_saving_rate(ds)
+    np.testing.assert_allclose(rate.values, 0.0, atol=1e-6)  # stationary: no net saving
+
+
+def test_every_figure_renders(solutions, tmp_path):
+    datasets = {k: s.to_xarray() for k, s in solutions.items()}
+    figs = {}
+    for name, ds in datasets.items():
+        for stem, fig in plotting.standard_figures(ds).items():
+            figs[f"{name}_{stem}"] = fig
+    figs["comparison"] = plotting.plot_exploitability(datasets, x="iteration")
+    for stem, fig in figs.items():
+        path = tmp_path / f"{stem}.png"
+        fig.savefig(path)
+        assert path.stat().st_size > 1000
+    assert {"egm_lorenz", "egm_consumption_policy", "spg_toy_aggregates"} <= set(figs)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["solve", "nosuch", "--solver", "egm"],
+        ["solve", "aiyagari", "--solver", "egm", "--preset", "bad"],
+        ["solve", "aiyagari", "--solver", "magic"],
+        ["solve", "beach_bar", "--solver", "egm"],
+        ["solve", "aiyagari", "--solver", "egm", "--set", "foo=1"],
+        ["solve", "aiyagari", "--solver", "egm", "--set", "crra=-1"],
+        ["solve", "aiyagari", "--solver", "spg", "--set", "learning_rate=-1"],
+        ["solve", "aiyagari", "--solver", "spg", "--iterations", "0"],
+        ["solve", "aiyagari", "--solver", "egm", "--set", "nokey"],
+    ],
+)
+def test_cli_errors_exit_2_without_output(argv, tmp_path, capsys):
+    out = tmp_path / "out.nc"
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hank-mfg: error:")
+    assert not out.exists()
+
+
+def test_cli_solve_evaluate_plot(tmp_path, capsys):
+    out = tmp_path / "lq.nc"
+    code = main(
+        [
+            "solve",
+            "linear_quadratic",
+            "--solver",
+            "spg",
+            "--iterations",
+            "1",
+            "--set",
+            "n_states=15",
+            "--set",
+            "horizon=4",
+            "--set",
+            "hidden=8",
+            "--set",
+            "eval_every=1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0 and out.exists()
+    assert main(["evaluate", str(out)]) == 0
+    assert "exploitability" in capsys.readouterr().out
+    assert main(["plot", str(out), "--out", str(tmp_path / "figs")]) == 0
+    assert len(list((tmp_path / "figs").glob("*.png"))) >= 3
+    assert main(["evaluate", str(tmp_path / "missing.nc")]) == 2
+
+
+def test_jax_is_float64_here():
+    assert jax.config.jax_enable_x64
