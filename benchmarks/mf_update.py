@@ -12,14 +12,27 @@ fixed uniform policy over the 7 actions. Timed, in one run:
 * MFGLib's ``Environment.linear_quadratic``: ``mean_field_from_policy`` under
   ``Policy.uniform``, whole horizon divided by the horizon (no single-step call).
 
+Section "macro": the household models, in two parts.
+
+* ``seed_macro()`` (200 wealth × 5 income, 20 discrete savings shares), uniform policy: one
+  jitted ``game.step`` (kernel build + forward + aggregates) and the bare ``forward`` with a
+  prebuilt kernel, with the lottery kernel (default) and with the generic kernel (the same
+  transitions as next-state indices and probabilities, ``kernel="generic"``).
+* Aiyagari (1994), ``rho = 0.9, sigma = 0.2, crra = 3`` on 500 wealth × 7 income points, in
+  float64, continuous savings share fixed at the EGM stationary policy at ``r = MACRO_R``: our
+  ``forward(kernel, mu, share)`` with a prebuilt kernel against the Sequence-Space Jacobian
+  toolkit's forward step of its ``hh_sim.hh`` HetBlock (policy lottery, then the income Markov
+  matrix, as in ``HetBlock.forward_steady_state``) on the same wealth grid, next-wealth values
+  and ``Pi``; the two next distributions are compared.
+
 Every figure is the median over repetitions after warm-up. A reference library that cannot be
 imported gets null results (the reason goes to stderr). Usage::
 
     python benchmarks/mf_update.py            # table
     python benchmarks/mf_update.py --json     # one JSON object on stdout, nothing else
 
-Further sections (e.g. the macro models) add a ``bench_*`` function returning a
-:class:`Section` and register it in :data:`SECTIONS`.
+Each section is a ``bench_*`` function returning a :class:`Section`, registered in
+:data:`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 if TYPE_CHECKING:
@@ -91,6 +105,13 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def _fmt_ratio(ratio: float | None) -> str:
+    """A ratio for the table: whole numbers from 10 up, two significant digits below."""
+    if ratio is None:
+        return ""
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def package_version(name: str) -> str | None:
     """Installed version of a distribution, or ``None``."""
     try:
@@ -123,7 +144,7 @@ class Section:
     """A titled table, notes printed under it, and its entries of the JSON object."""
 
     title: str
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Row | str] = field(default_factory=list)  # a str is a sub-heading
     notes: list[str] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
 
@@ -132,6 +153,8 @@ class Section:
         header = ("library", "what is timed", "median", "min", "reps", "per update", "ref/ours")
         cells = [header]
         for r in self.rows:
+            if isinstance(r, str):
+                continue
             cells.append(
                 (
                     r.library,
@@ -140,7 +163,7 @@ class Section:
                     fmt_time(r.min_s),
                     "" if r.repeats is None else str(r.repeats),
                     fmt_time(r.per_update_s),
-                    "" if r.ratio is None else f"{r.ratio:,.0f}x",
+                    _fmt_ratio(r.ratio),
                 )
             )
         widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
@@ -153,7 +176,10 @@ class Section:
             )
 
         rule = "-" * len(line(header))
-        out = [self.title, rule, line(header), rule, *(line(c) for c in cells[1:]), rule]
+        body, table_rows = [], iter(cells[1:])
+        for r in self.rows:
+            body.append(r if isinstance(r, str) else line(next(table_rows)))
+        out = [self.title, rule, line(header), rule, *body, rule]
         return "\n".join(out + self.notes)
 
 
@@ -448,8 +474,333 @@ def bench_toy(opts: Options) -> Section:
     return section
 
 
+# --- section: macro models -----------------------------------------------------------------------
+#: Net interest rate at which the Aiyagari household's savings policy is fixed (EGM, stationary).
+MACRO_R = 0.03
+
+#: Steps of the jitted ``lax.scan`` of forward updates in the Aiyagari part.
+MACRO_SCAN_STEPS = 100
+
+
+def _timed_calls(
+    fns: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]], opts: Options
+) -> dict[str, Timing]:
+    """Time each compiled ``fn(*args)`` one call at a time (waiting for its result)."""
+
+    def run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[], Any]:
+        return lambda: jax.block_until_ready(fn(*args))
+
+    return {
+        name: time_call(run(fn, args), repeats=opts.repeats, warmup=opts.warmup)
+        for name, (fn, args) in fns.items()
+    }
+
+
+def bench_seed_macro(opts: Options) -> dict[str, Any]:
+    """``seed_macro()`` under the uniform policy: lottery kernel against the generic kernel."""
+    from hank_mfg.core import forward
+    from hank_mfg.models.household import HouseholdEconomy
+    from hank_mfg.models.seed_macro import seed_macro
+
+    lottery = seed_macro()
+    # The same blocks and settings, with the transitions as a GenericKernel.
+    generic = HouseholdEconomy(
+        lottery.household,
+        lottery.firm,
+        tfp=lottery.tfp,
+        horizon=lottery.horizon,
+        shares=np.asarray(lottery.shares),
+        terminal=lottery.terminal,
+        observation=lottery.observation,
+        kernel="generic",
+        name="seed_macro_generic",
+    )
+    key = jax.random.PRNGKey(0)
+    agg = lottery.reset(key)
+    policy = lottery.uniform_policy()
+    z_next = lottery.next_noise(key, agg)
+    out: dict[str, Any] = {"dtype": str(agg.mu.dtype)}
+    fns = {}
+    for name, game in (("lottery", lottery), ("generic", generic)):
+        kernel = game.kernel(agg, z_next)
+        start = time.perf_counter()
+        step = jax.jit(game.step).lower(key, agg, policy).compile()
+        out[f"{name}_compile_s"] = time.perf_counter() - start
+        bare = jax.jit(forward).lower(kernel, agg.mu, policy).compile()
+        fns[f"{name}_step"] = (step, (key, agg, policy))
+        fns[f"{name}_forward"] = (bare, (kernel, agg.mu, policy))
+        out[f"{name}_mu"] = np.asarray(step(key, agg, policy).mu, dtype=np.float64)
+        out[f"{name}_entries"] = int(
+            kernel.next_state.size if name == "generic" else 2 * kernel.n_states * kernel.n_actions
+        )
+    out.update(_timed_calls(fns, opts))
+    out["max_abs_diff_mu"] = float(np.max(np.abs(out["lottery_mu"] - out["generic_mu"])))
+    out["n_wealth"] = lottery.household.n_wealth
+    out["n_income"] = lottery.household.n_income
+    out["n_actions"] = lottery.n_actions
+    return out
+
+
+def bench_hank_aiyagari(opts: Options) -> dict[str, Any]:
+    """Our forward update of the Aiyagari 500 × 7 household under its EGM policy, float64."""
+    from hank_mfg.calibration import aiyagari_1994
+    from hank_mfg.core import forward
+    from hank_mfg.models import aiyagari
+    from hank_mfg.solvers.egm import savings_share, stationary_egm, stationary_kernel
+
+    game = aiyagari(aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=500))
+    household = game.household
+    r = jnp.asarray(MACRO_R, dtype=jnp.float64)
+    w = jnp.asarray(game.firm.wage_at(MACRO_R), dtype=jnp.float64)
+    egm, iterations, change = stationary_egm(household, r, w)
+    share = savings_share(household, egm.savings, r, w)
+    kernel = stationary_kernel(household, r, w)
+    mu = game.reset(jax.random.PRNGKey(0)).mu
+    n = MACRO_SCAN_STEPS
+
+    def iterate(kernel: Any, mu: Any, share: Any) -> Any:
+        def body(m: Any, _: Any) -> tuple[Any, None]:
+            return forward(kernel, m, share), None
+
+        return jax.lax.scan(body, mu, None, length=n)[0]
+
+    bare = jax.jit(forward).lower(kernel, mu, share).compile()
+    scan = jax.jit(iterate).lower(kernel, mu, share).compile()
+    timings = _timed_calls({"forward": (bare, (kernel, mu, share))}, opts)
+    scan_opts = Options(repeats=opts.scan_repeats, warmup=max(1, opts.warmup // 10))
+    timings.update(_timed_calls({"scan": (scan, (kernel, mu, share))}, scan_opts))
+    return {
+        **timings,
+        "scan_steps": n,
+        "dtype": str(mu.dtype),
+        "wealth_grid": np.asarray(household.wealth_grid),
+        "Pi": np.asarray(household.Pi),
+        "next_wealth": np.asarray(kernel.next_wealth(share))[..., 0],  # [n_wealth, n_income]
+        "mu": np.asarray(mu),
+        "mu_next": np.asarray(bare(kernel, mu, share)),
+        "mass_above_grid": float(kernel.mass_above_grid(mu, share)),
+        "egm_iterations": int(iterations),
+        "egm_change": float(change),
+        "r": MACRO_R,
+        "w": float(w),
+        "n_wealth": household.n_wealth,
+        "n_income": household.n_income,
+    }
+
+
+def bench_ssj_aiyagari(ours: dict[str, Any], opts: Options) -> dict[str, Any] | None:
+    """The Sequence-Space Jacobian toolkit's forward step on the same grid, policy and ``Pi``.
+
+    Its standard-incomplete-markets HetBlock ``hh_sim.hh`` builds the laws of motion of
+    ``HetBlock.forward_steady_state``: the policy lottery of next wealth ``a`` on ``a_grid``
+    (``lottery_1d``, binary search, numba) and the income Markov matrix. One step applies the
+    lottery, then ``Pi`` -- the order of our kernel. Timed with the lottery prebuilt (as in its
+    forward iteration) and with the lottery rebuilt from next wealth every step (as ours is
+    from the savings share).
+    """
+    try:
+        from sequence_jacobian.hetblocks.hh_sim import hh
+    except Exception as exc:  # any import failure means "not available"
+        warn(f"sequence-jacobian not available ({exc!r}); its results are null")
+        return None
+    n_a, n_e = ours["n_wealth"], ours["n_income"]
+    grid = np.ascontiguousarray(ours["wealth_grid"], dtype=np.float64)
+    a_next = np.ascontiguousarray(ours["next_wealth"].T)  # SSJ: income first, [n_e, n_a]
+    D = np.ascontiguousarray(ours["mu"].reshape(n_a, n_e).T)
+    exog = hh.make_exog_law_of_motion({"Pi": ours["Pi"]})
+    endog = hh.make_endog_law_of_motion({"a": a_next, "a_grid": grid})
+
+    def step() -> Any:
+        return exog.forward(endog.forward(D))
+
+    def step_with_lottery() -> Any:
+        return exog.forward(hh.make_endog_law_of_motion({"a": a_next, "a_grid": grid}).forward(D))
+
+    timing = time_call(step, repeats=opts.repeats, warmup=opts.warmup)
+    timing_lottery = time_call(step_with_lottery, repeats=opts.repeats, warmup=opts.warmup)
+    D_next = step()
+    return {
+        "step": timing,
+        "step_with_lottery": timing_lottery,
+        "max_abs_diff_mu": float(np.max(np.abs(D_next.T.ravel() - ours["mu_next"]))),
+        "version": package_version("sequence-jacobian"),
+        "numba_version": package_version("numba"),
+    }
+
+
+def bench_macro(opts: Options) -> Section:
+    """seed_macro: lottery against generic kernel; Aiyagari 500 × 7: hank_mfg against SSJ."""
+    _import_hank_mfg()
+    seed = bench_seed_macro(opts)
+    with jax.enable_x64(True):
+        aiy = bench_hank_aiyagari(opts)
+    skip = opts.skip_references
+    if skip:
+        warn("sequence-jacobian skipped (--skip-references); its results are null")
+    ssj = None if skip else bench_ssj_aiyagari(aiy, opts)
+
+    lot_s = seed["lottery_step"].median_s
+    gen_s = seed["generic_step"].median_s
+    lot_fwd_s = seed["lottery_forward"].median_s
+    gen_fwd_s = seed["generic_forward"].median_s
+    ours_s = aiy["forward"].median_s
+    scan_s = aiy["scan"].median_s / aiy["scan_steps"]
+    ssj_s = None if ssj is None else ssj["step"].median_s
+    ssj_lottery_s = None if ssj is None else ssj["step_with_lottery"].median_s
+
+    def ratio(ref_s: float | None, ours_s: float) -> float | None:
+        return None if ref_s is None else ref_s / ours_s
+
+    def row(label: str, what: str, t: Timing, ratio: float | None = None) -> Row:
+        return Row(label, what, t.median_s, t.min_s, t.repeats, t.median_s, ratio)
+
+    n_a, n_e, n_c = seed["n_wealth"], seed["n_income"], seed["n_actions"]
+    section = Section(
+        title=(
+            "Mean-field update, household models: seed_macro (lottery vs generic kernel) and "
+            "Aiyagari 500 × 7 (hank_mfg vs Sequence-Space Jacobian)"
+        )
+    )
+    rows = section.rows
+    rows.append(
+        f"seed_macro(): {n_a} wealth × {n_e} income, {n_c} savings shares, uniform policy, "
+        f"{seed['dtype']}; ref/ours = generic ÷ lottery"
+    )
+    rows.append(row("hank_mfg", "lottery kernel: jit(game.step), one call", seed["lottery_step"]))
+    rows.append(
+        row(
+            "hank_mfg",
+            "generic kernel: jit(game.step), one call",
+            seed["generic_step"],
+            gen_s / lot_s,
+        )
+    )
+    rows.append(
+        row("hank_mfg", "lottery kernel: jit(forward), prebuilt kernel", seed["lottery_forward"])
+    )
+    rows.append(
+        row(
+            "hank_mfg",
+            "generic kernel: jit(forward), prebuilt kernel",
+            seed["generic_forward"],
+            gen_fwd_s / lot_fwd_s,
+        )
+    )
+    rows.append(
+        f"Aiyagari (1994) rho=0.9 sigma=0.2 crra=3: {aiy['n_wealth']} wealth × "
+        f"{aiy['n_income']} income, EGM savings share at r = {aiy['r']:g}, {aiy['dtype']}; "
+        "ref/ours = SSJ ÷ hank_mfg forward"
+    )
+    rows.append(row("hank_mfg", "jit(forward(kernel, mu, share)), prebuilt kernel", aiy["forward"]))
+    rows.append(
+        Row(
+            "hank_mfg",
+            f"jit(lax.scan of {aiy['scan_steps']} forwards) ÷ {aiy['scan_steps']}",
+            aiy["scan"].median_s,
+            aiy["scan"].min_s,
+            aiy["scan"].repeats,
+            scan_s,
+        )
+    )
+    if ssj is None:
+        what = "HetBlock hh_sim.hh forward step"
+        rows.append(Row("SSJ", f"{what} ({'skipped' if skip else 'not available'})", None))
+    else:
+        rows.append(
+            row(
+                "SSJ",
+                "hh_sim.hh laws of motion: lottery.forward, Markov.forward",
+                ssj["step"],
+                ssj_s / ours_s,
+            )
+        )
+        rows.append(
+            row(
+                "SSJ",
+                "same, lottery rebuilt from a' each step",
+                ssj["step_with_lottery"],
+                ssj_lottery_s / ours_s,
+            )
+        )
+
+    notes = section.notes
+    notes.append(
+        f"seed_macro: lottery {seed['lottery_entries']:,} scatter entries per update "
+        f"(2 per state and share) + {n_a} × {n_e} × {n_e} income moves; generic "
+        f"{seed['generic_entries']:,} entries (2·{n_e} per state and share). The generic step "
+        "builds its kernel from the lottery's (to_generic), so it pays the lottery's search "
+        "too."
+    )
+    notes.append(
+        f"seed_macro: max |mu'(generic) - mu'(lottery)| = {seed['max_abs_diff_mu']:.1e}; "
+        f"compile of the step: lottery {fmt_time(seed['lottery_compile_s'])}, generic "
+        f"{fmt_time(seed['generic_compile_s'])}."
+    )
+    notes.append(
+        f"Aiyagari: policy from stationary_egm at r = {aiy['r']:g}, w = {aiy['w']:.6f} "
+        f"({aiy['egm_iterations']} iterations, last change {aiy['egm_change']:.1e}); next "
+        f"wealth up to {aiy['next_wealth'].max():.4g} on a grid to {aiy['wealth_grid'][-1]:g} "
+        f"(mass above the grid {aiy['mass_above_grid']:.1e}); mu = uniform."
+    )
+    if ssj is not None:
+        notes.append(
+            f"SSJ {ssj['version']} (numba {ssj['numba_version']}): same wealth grid, "
+            f"next-wealth values and Pi; max |mu'(SSJ) - mu'(hank_mfg)| = "
+            f"{ssj['max_abs_diff_mu']:.1e} (float64)."
+        )
+        notes.append(
+            f"  against the scan step: SSJ ÷ hank_mfg = {ssj_s / scan_s:.2f} (prebuilt lottery), "
+            f"{ssj_lottery_s / scan_s:.2f} (rebuilt)."
+        )
+
+    section.results = {
+        "seed_macro_generic_s": gen_s,
+        "seed_macro_lottery_s": lot_s,
+        "ratio_lottery_vs_generic": gen_s / lot_s,
+        "seed_macro_generic_min_s": seed["generic_step"].min_s,
+        "seed_macro_lottery_min_s": seed["lottery_step"].min_s,
+        "seed_macro_generic_forward_s": gen_fwd_s,
+        "seed_macro_lottery_forward_s": lot_fwd_s,
+        "ratio_forward_lottery_vs_generic": gen_fwd_s / lot_fwd_s,
+        "seed_macro_max_abs_diff_mu": seed["max_abs_diff_mu"],
+        "seed_macro_dtype": seed["dtype"],
+        "seed_macro_compile_s": {
+            "lottery": seed["lottery_compile_s"],
+            "generic": seed["generic_compile_s"],
+        },
+        "seed_macro_scatter_entries": {
+            "lottery": seed["lottery_entries"],
+            "generic": seed["generic_entries"],
+        },
+        "aiyagari_500x7_s": ours_s,
+        "ssj_500x7_s": ssj_s,
+        "ratio_ssj": ratio(ssj_s, ours_s),
+        "aiyagari_500x7_min_s": aiy["forward"].min_s,
+        "aiyagari_500x7_scan_step_s": scan_s,
+        "ssj_500x7_min_s": None if ssj is None else ssj["step"].min_s,
+        "ssj_500x7_with_lottery_s": ssj_lottery_s,
+        "ratio_ssj_with_lottery": ratio(ssj_lottery_s, ours_s),
+        "ratio_ssj_scan": ratio(ssj_s, scan_s),
+        "aiyagari_500x7_max_abs_diff_ssj": None if ssj is None else ssj["max_abs_diff_mu"],
+        "aiyagari_500x7_dtype": aiy["dtype"],
+        "aiyagari_500x7_policy": {
+            "r": aiy["r"],
+            "w": aiy["w"],
+            "egm_iterations": aiy["egm_iterations"],
+            "max_next_wealth": float(aiy["next_wealth"].max()),
+            "wealth_max": float(aiy["wealth_grid"][-1]),
+            "mass_above_grid": aiy["mass_above_grid"],
+        },
+        "versions_macro": {
+            "sequence-jacobian": None if ssj is None else ssj["version"],
+            "numba": None if ssj is None else ssj["numba_version"],
+        },
+    }
+    return section
+
+
 #: Sections run in order; each adds its entries to the one JSON object.
-SECTIONS: dict[str, Callable[[Options], Section]] = {"toy": bench_toy}
+SECTIONS: dict[str, Callable[[Options], Section]] = {"toy": bench_toy, "macro": bench_macro}
 
 
 # --- driver ------------------------------------------------------------------------------------

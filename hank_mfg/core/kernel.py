@@ -36,6 +36,9 @@ __all__ = [
     "forward",
     "expect",
     "action_values",
+    "grid_interval",
+    "kernel_cache",
+    "with_cache",
     "check_distribution",
     "check_markov_matrix",
     "check_policy_table",
@@ -73,6 +76,23 @@ def action_values(kernel: Any, v: Array) -> Array:
     return kernel.action_values(v)
 
 
+def kernel_cache(kernel: Any) -> Any:
+    """What a kernel's two directions share and the policy does not change (a pytree).
+
+    Computed once per period (e.g. in the rollout) and handed back with :func:`with_cache`
+    to the same period's kernel rebuilt later (e.g. in the value recursion). ``()`` for kernels
+    with nothing worth keeping.
+    """
+    return kernel.cache() if hasattr(kernel, "cache") else ()
+
+
+def with_cache(kernel: Any, cache: Any) -> Any:
+    """The kernel with its :func:`kernel_cache` filled in (unchanged for an empty cache)."""
+    if not jax.tree_util.tree_leaves(cache):
+        return kernel
+    return kernel.with_cache(cache)
+
+
 def is_concrete(*arrays: Any) -> bool:
     """True when no argument is a JAX tracer, i.e. values can be checked eagerly."""
     return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(arrays))
@@ -80,6 +100,68 @@ def is_concrete(*arrays: Any) -> bool:
 
 def _is_index_policy(policy: Array) -> bool:
     return policy.ndim == 1 and jnp.issubdtype(policy.dtype, jnp.integer)
+
+
+# --- locating points on a grid ---------------------------------------------------------------
+#: Most buckets of a lookup table for :func:`grid_interval` (int32 entries: 1 MiB).
+_MAX_BUCKETS = 1 << 18
+#: Most correction steps after the table lookup; grids that need more use a binary search.
+_MAX_STEPS = 6
+_SEARCH_TABLES: dict[tuple[str, bytes], tuple[np.ndarray, float, float, int] | None] = {}
+
+
+def _search_table(grid: np.ndarray) -> tuple[np.ndarray, float, float, int] | None:
+    """Bucket lookup table of a concrete increasing grid, or ``None`` if it does not pay.
+
+    The span ``[grid[0], grid[-1]]`` is cut into ``M`` equal buckets, about two per smallest
+    grid spacing (at most :data:`_MAX_BUCKETS`). ``start[k]`` is a lower bound on the interval
+    index of every point that rounding may put in bucket ``k`` (its neighbours included);
+    ``steps`` comparisons then reach the exact index. Returns ``(start, origin, 1 / width,
+    steps)``; cached per grid.
+    """
+    key = (grid.dtype.str, grid.tobytes())
+    if key in _SEARCH_TABLES:
+        return _SEARCH_TABLES[key]
+    g = grid.astype(np.float64)
+    n, span = g.size, float(g[-1] - g[0])
+    table = None
+    if n >= 3 and span > 0 and np.all(np.diff(g) > 0):
+        n_buckets = int(min(_MAX_BUCKETS, 2 * np.ceil(span / np.diff(g).min())))
+        width = span / n_buckets
+        # interval index of each bucket's left edge, then a one-bucket margin on each side
+        edges = g[0] + width * np.arange(n_buckets + 3)
+        edge = np.clip(np.searchsorted(g, edges, "right") - 1, 0, n - 2)
+        low = np.concatenate([[0], edge[: n_buckets]])  # bucket k-1's edge, k = 0…M
+        high = edge[2 : n_buckets + 3]  # bucket k+2's edge (past the last: n - 2)
+        steps = int(np.max(high - low))
+        if steps <= _MAX_STEPS:
+            table = (low.astype(np.int32), float(g[0]), 1.0 / width, steps)
+    _SEARCH_TABLES[key] = table
+    return table
+
+
+def grid_interval(grid: Array, x: Array) -> Array:
+    """Index ``i`` of the grid interval ``[grid[i], grid[i+1])`` holding each ``x``, int32.
+
+    Equals ``clip(searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)``: points below
+    the grid get 0, points at or above its top get ``len(grid) - 2``. ``grid`` must be
+    strictly increasing with at least two points. When the grid is concrete (a constant of the
+    model, as for households), a bucket lookup table replaces the binary search: one table
+    lookup and a few comparisons per point instead of ``log2(len(grid))`` dependent gathers.
+    """
+    n = grid.shape[0]
+    table = _search_table(np.asarray(grid)) if is_concrete(grid) else None
+    if table is None:
+        i = jnp.searchsorted(grid, x, side="right") - 1
+        return jnp.clip(i, 0, n - 2).astype(jnp.int32)
+    start, origin, inv_width, steps = table
+    bucket = jnp.floor((x - origin) * inv_width)
+    bucket = jnp.clip(jnp.nan_to_num(bucket), 0, start.size - 1).astype(jnp.int32)
+    i = jnp.asarray(start)[bucket]
+    for _ in range(steps):  # never overshoots: moves up only while x >= grid[i + 1]
+        above = x >= grid[jnp.minimum(i + 1, n - 1)]
+        i = i + above.astype(jnp.int32)
+    return jnp.minimum(i, n - 2)
 
 
 @struct.dataclass
@@ -267,6 +349,8 @@ class LotteryKernel:
         Pi: ``[n_income, n_income]``, income transition of this period.
         shares: ``[n_choices]`` savings shares of a discrete choice set, or ``None`` when the
             policy gives a continuous share per state (``policy[n_states]``, float).
+        index, upper: optional cache of the discrete choices' lottery, ``[n_wealth, n_income,
+            n_choices]`` (lower grid index, weight on the upper point); see :meth:`cache`.
 
     Next wealth above the top of the grid is placed on the top point; :meth:`mass_above_grid`
     measures how much mass that concerns so that models can warn.
@@ -277,6 +361,8 @@ class LotteryKernel:
     high: Array
     Pi: Array
     shares: Array | None = None
+    index: Array | None = None
+    upper: Array | None = None
 
     @property
     def n_wealth(self) -> int:
@@ -306,11 +392,26 @@ class LotteryKernel:
 
     def lottery(self, policy: Array | None = None) -> tuple[Array, Array]:
         """Lower grid index and weight on the upper point, ``[n_wealth, n_income, n_choices]``."""
+        if self.shares is not None and self.index is not None:
+            return self.index, self.upper
         grid = self.wealth_grid
         a_next = self.next_wealth(policy)
-        i = jnp.clip(jnp.searchsorted(grid, a_next, side="right") - 1, 0, self.n_wealth - 2)
+        i = grid_interval(grid, a_next)
         weight = jnp.clip((a_next - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
-        return i.astype(jnp.int32), weight
+        return i, weight
+
+    def cache(self) -> tuple[Array, Array] | tuple[()]:
+        """The lottery of the discrete choices (it does not depend on the policy), or ``()``."""
+        if self.shares is None:
+            return ()
+        return self.lottery(None)
+
+    def with_cache(self, cache: tuple[Array, Array]) -> LotteryKernel:
+        """This kernel with the lottery of :meth:`cache` kept (discrete choices only)."""
+        if self.shares is None:
+            return self
+        index, upper = cache
+        return self.replace(index=index, upper=upper)
 
     def _choice_prob(self, policy: Array) -> Array:
         """Probability of each choice, ``[n_wealth, n_income, n_choices]``."""

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from hank_mfg.core.game import AggState, MeanFieldGame
+from hank_mfg.core.kernel import kernel_cache, with_cache
 
 Array = jax.Array
 Params = Any
@@ -32,6 +33,7 @@ __all__ = [
     "policy_actions",
     "rollout",
     "rollout_keys",
+    "scan_periods",
     "time_varying_policy",
 ]
 
@@ -44,10 +46,19 @@ class Policy:
         init: ``params -> carry``, the memory at the start of an episode.
         apply: ``(params, carry, obs) -> (carry, table)``: the action table for every state
             (probabilities ``[n_states, n_actions]``, indices or real actions ``[n_states]``).
+        prepare: optional ``params -> params``, work that depends on the parameters only
+            (e.g. a per-state basis of a policy network), done once per path instead of once
+            per period; ``apply`` then receives its result. ``apply`` must give the same
+            tables from unprepared ``params``.
     """
 
     init: Callable[[Params], Carry]
     apply: Callable[[Params, Carry, Array], tuple[Carry, Array]]
+    prepare: Callable[[Params], Params] | None = None
+
+    def prepared(self, params: Params) -> Params:
+        """``prepare(params)`` when the policy has a preparation step, else ``params``."""
+        return params if self.prepare is None else self.prepare(params)
 
 
 def memoryless(fn: Callable[[Params, Array], Array]) -> Policy:
@@ -97,21 +108,54 @@ class MeanFieldPath:
         return self.agg.mu
 
 
+def scan_periods(
+    game: MeanFieldGame,
+    policy: Policy,
+    params: Params,
+    agg: AggState,
+    carry: Carry,
+    keys: Array,
+    *,
+    hold_population: bool = False,
+    keep_kernels: bool = False,
+) -> tuple[tuple[AggState, Carry], tuple[AggState, Array, Array, Any]]:
+    """Run one path for ``len(keys)`` periods from ``(agg, carry)``, one key per period.
+
+    Returns ``((agg_end, carry_end), (aggs, obs, tables, caches))``: the aggregate states,
+    observations and policy tables of the periods run, and with ``keep_kernels`` each period's
+    :func:`~hank_mfg.core.kernel.kernel_cache` (else ``()``) so that a later pass over the
+    same periods need not recompute it. With ``hold_population`` the population moves under
+    ``stop_gradient(table)``: differentiating then sees the policy's tables and memory only,
+    the mean-field path being taken as given (structural policy gradient).
+    """
+    ready = policy.prepared(params)
+
+    def period(state, key_t):
+        agg, carry = state
+        obs = game.observe(agg)
+        carry, table = policy.apply(ready, carry, obs)
+        acted = jax.lax.stop_gradient(table) if hold_population else table
+        cache: Any = ()
+        if keep_kernels:
+            kernel = game.kernel(agg, game.next_noise(key_t, agg))
+            cache = kernel_cache(kernel)
+            next_agg = game.step(key_t, agg, acted, with_cache(kernel, cache))
+        else:
+            next_agg = game.step(key_t, agg, acted)
+        return (next_agg, carry), (agg, obs, table, cache)
+
+    return jax.lax.scan(period, (agg, carry), keys)
+
+
 def _single_rollout(
     game: MeanFieldGame, policy: Policy, params: Params, key: Array
 ) -> tuple[AggState, Array, Array]:
     key_reset, key_path = jax.random.split(key)
     agg0 = game.reset(key_reset)
-
-    def period(state, key_t):
-        agg, carry = state
-        obs = game.observe(agg)
-        carry, table = policy.apply(params, carry, obs)
-        next_agg = game.step(key_t, agg, table)
-        return (next_agg, carry), (agg, obs, table)
-
     keys = jax.random.split(key_path, game.horizon)
-    (agg_T, _), (aggs, obs, tables) = jax.lax.scan(period, (agg0, policy.init(params)), keys)
+    (agg_T, _), (aggs, obs, tables, _) = scan_periods(
+        game, policy, params, agg0, policy.init(params), keys
+    )
     append = partial(jax.tree_util.tree_map, lambda xs, x: jnp.concatenate([xs, x[None]], 0))
     return append(aggs, agg_T), append(obs, game.observe(agg_T)), tables
 
@@ -146,8 +190,10 @@ def policy_actions(policy: Policy, params: Params, obs: Array) -> Array:
     structural policy gradient sees the policy while the mean-field path is held fixed.
     """
 
+    ready = policy.prepared(params)
+
     def period(carry, o):
-        carry, table = policy.apply(params, carry, o)
+        carry, table = policy.apply(ready, carry, o)
         return carry, table
 
     _, tables = jax.lax.scan(period, policy.init(params), obs[:-1])

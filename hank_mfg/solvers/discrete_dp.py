@@ -35,11 +35,10 @@ import numpy as np
 import quantecon as qe
 import scipy.optimize
 import scipy.sparse
-import scipy.sparse.linalg
 
 from hank_mfg.core.checks import check_in_range
 from hank_mfg.models.household import HouseholdEconomy
-from hank_mfg.solvers.stationary import _bracket, aggregate_labour
+from hank_mfg.solvers.stationary import _bracket, _solve_stationary, aggregate_labour
 
 __all__ = [
     "DiscreteDPEquilibrium",
@@ -106,13 +105,11 @@ def _stationary_of_chain(P: Any, distribution: str) -> np.ndarray:
             )
         mu = dists[0]
     else:
-        P = scipy.sparse.csr_matrix(P)
-        n = P.shape[0]
-        M = (P.T - scipy.sparse.identity(n, format="csr")).tolil()
-        M[0, :] = np.ones(n)  # replace one (redundant) balance equation by Σ μ = 1
-        rhs = np.zeros(n)
-        rhs[0] = 1.0
-        mu = scipy.sparse.linalg.spsolve(M.tocsc(), rhs)
+        P = scipy.sparse.coo_matrix(P)
+        positive = P.data > 0
+        order = np.argsort(P.row[positive], kind="stable")
+        source, target = P.row[positive][order], P.col[positive][order]
+        mu = _solve_stationary(P.shape[0], source, target, P.data[positive][order])
     mu = np.clip(np.asarray(mu, dtype=np.float64), 0.0, None)
     return mu / mu.sum()
 
@@ -190,14 +187,14 @@ def discrete_dp_equilibrium(
     v_warm: list[Any] = [None]
 
     def excess(r: float) -> float:
-        w = float(firm.wage_at(r))
-        ddp = household_ddp(economy, r, w)
-        res = ddp.solve(method=method, v_init=v_warm[0])
-        v_warm[0] = res.v
-        mu = _stationary_of_chain(res.mc.P, distribution)
-        K_s = float(mu @ wealth)
-        cache[r] = (w, K_s, res, mu)
-        return K_s - float(firm.capital_demand(r, L))
+        if r not in cache:
+            w = float(firm.wage_at(r))
+            ddp = household_ddp(economy, r, w)
+            res = ddp.solve(method=method, v_init=v_warm[0])
+            v_warm[0] = res.v
+            mu = _stationary_of_chain(res.mc.P, distribution)
+            cache[r] = (w, float(mu @ wealth), res, mu)
+        return cache[r][1] - float(firm.capital_demand(r, L))
 
     if r_bounds is None:
         lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_max)
@@ -211,8 +208,7 @@ def discrete_dp_equilibrium(
     r, info = scipy.optimize.brentq(
         excess, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps, full_output=True
     )
-    if r not in cache:
-        excess(r)
+    excess(r)
     w, K_s, res, mu = cache[r]
     shape = (hh.n_wealth, hh.n_income)
     index = np.asarray(res.sigma, dtype=np.int64).reshape(shape)

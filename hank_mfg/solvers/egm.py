@@ -19,6 +19,7 @@ are the exact values of the policy under the model's lottery kernel,
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,7 @@ from flax import struct
 from hank_mfg.core.evaluation import BestResponse, policy_value, register_best_response
 from hank_mfg.core.kernel import LotteryKernel
 from hank_mfg.core.rollout import MeanFieldPath
-from hank_mfg.models.household import C_FLOOR, Household, HouseholdEconomy
+from hank_mfg.models.household import C_FLOOR, Household, HouseholdEconomy, crra_utility
 
 Array = jax.Array
 
@@ -60,9 +61,24 @@ class EGMPolicy:
     marginal_value: Array
 
 
+def _is_small_integer(crra: Any) -> bool:
+    """True for a concrete integral ``σ`` in [1, 8], whose powers are a few multiplications."""
+    return isinstance(crra, int | float) and float(crra).is_integer() and 1 <= crra <= 8
+
+
 def marginal_utility(c: Array, crra: float) -> Array:
     """``u'(c) = c^(−σ)`` (``c`` floored as in the utility)."""
-    return jnp.maximum(c, C_FLOOR) ** (-crra)
+    c = jnp.maximum(c, C_FLOOR)
+    if _is_small_integer(crra):  # repeated multiplication: much faster than pow on CPU
+        return jax.lax.integer_pow(c, -int(crra))
+    return c ** (-crra)
+
+
+def inverse_marginal_utility(x: Array, crra: float) -> Array:
+    """``c = x^(−1/σ)``, the consumption whose marginal utility is ``x`` (``inf`` at ``x = 0``)."""
+    if isinstance(crra, int | float) and crra == 1.0:
+        return 1.0 / x
+    return x ** (-1.0 / crra)
 
 
 def _interp_extrapolate(x: Array, xp: Array, fp: Array) -> Array:
@@ -72,6 +88,76 @@ def _interp_extrapolate(x: Array, xp: Array, fp: Array) -> Array:
     return fp[i] + slope * (x - xp[i])
 
 
+@struct.dataclass
+class _Primitives:
+    """The household's primitives as a pytree: arrays traced, ``crra`` static.
+
+    Jitted solvers take this instead of the (static, identity-hashed) :class:`Household`, so
+    that households differing only in numbers (``beta``, grids, income) share one compilation.
+    """
+
+    wealth_grid: Array
+    income: Array
+    Pi: Array
+    beta: Array
+    c_min: Array
+    crra: float = struct.field(pytree_node=False)
+
+    @classmethod
+    def of(cls, household: Household, dtype: Any = None) -> _Primitives:
+        dtype = jnp.result_type(float) if dtype is None else dtype
+        return cls(
+            wealth_grid=jnp.asarray(household.wealth_grid, dtype=dtype),
+            income=jnp.asarray(household.income, dtype=dtype),
+            Pi=jnp.asarray(household.Pi, dtype=dtype),
+            beta=jnp.asarray(household.beta, dtype=dtype),
+            c_min=jnp.asarray(household.c_min, dtype=dtype),
+            crra=float(household.crra),
+        )
+
+    def cash_on_hand(self, r: Array, w: Array) -> Array:
+        """``m = (1 + r) a + w y(e)``, ``[n_wealth, n_income]``."""
+        return (1.0 + r) * self.wealth_grid[:, None] + w * self.income[None, :]
+
+
+_PRIMITIVES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _primitives(household: Household) -> _Primitives:
+    """:meth:`_Primitives.of` in the default float dtype, built once per household (solvers
+    call it at every interest rate they try)."""
+    dtype = jnp.result_type(float)
+    cached = _PRIMITIVES.get(household)
+    if cached is None or cached.wealth_grid.dtype != dtype:
+        with jax.ensure_compile_time_eval():  # concrete arrays, even when called under a trace
+            cached = _Primitives.of(household, dtype)
+        _PRIMITIVES[household] = cached
+    return cached
+
+
+def _egm_step(
+    prim: _Primitives, marginal_next: Array, Pi: Array, r: Array, w: Array, m: Array
+) -> EGMPolicy:
+    """:func:`egm_step` on primitives, given cash on hand ``m`` ``[n_wealth, n_income]``."""
+    a = prim.wealth_grid.astype(marginal_next.dtype)
+    a_min = a[0]
+    expected = prim.beta * marginal_next @ Pi.T  # [a', e]
+    c_endo = inverse_marginal_utility(jnp.where(expected > 0, expected, 0.0), prim.crra)
+    m_endo = c_endo + a[:, None]
+    a_next = jax.vmap(_interp_extrapolate, in_axes=(1, 1, None), out_axes=1)(m, m_endo, a)
+    # the constraint binds below the cash on hand at which a' = a_min is optimal; with no
+    # value of saving (V' = 0) it binds everywhere
+    binds = (m <= m_endo[0][None, :]) | ~jnp.isfinite(m_endo[0][None, :])
+    a_next = jnp.where(binds, a_min, a_next)
+    a_next = jnp.clip(a_next, a_min, m - prim.c_min)
+    c = m - a_next
+    return EGMPolicy(
+        savings=a_next,
+        consumption=c,
+        marginal_value=(1.0 + r) * marginal_utility(c, prim.crra),
+    )
+
+
 def egm_step(
     household: Household, marginal_next: Array, Pi: Array, r: Array, w: Array
 ) -> EGMPolicy:
@@ -79,24 +165,14 @@ def egm_step(
 
     ``Pi[e, e']`` is this period's income transition.
     """
-    a = jnp.asarray(household.wealth_grid, dtype=marginal_next.dtype)
-    a_min = a[0]
-    expected = household.beta * marginal_next @ Pi.T  # [a', e]
-    c_endo = jnp.where(expected > 0, expected, 0.0) ** (-1.0 / household.crra)
-    m_endo = c_endo + a[:, None]
-    m = household.cash_on_hand(r, w)
-    a_next = jax.vmap(_interp_extrapolate, in_axes=(1, 1, None), out_axes=1)(m, m_endo, a)
-    # the constraint binds below the cash on hand at which a' = a_min is optimal; with no
-    # value of saving (V' = 0) it binds everywhere
-    binds = (m <= m_endo[0][None, :]) | ~jnp.isfinite(m_endo[0][None, :])
-    a_next = jnp.where(binds, a_min, a_next)
-    a_next = jnp.clip(a_next, a_min, m - household.c_min)
-    c = m - a_next
-    return EGMPolicy(
-        savings=a_next,
-        consumption=c,
-        marginal_value=(1.0 + r) * marginal_utility(c, household.crra),
-    )
+    prim = _Primitives.of(household, marginal_next.dtype)
+    return _egm_step(prim, marginal_next, Pi, r, w, prim.cash_on_hand(r, w))
+
+
+def _share(prim: _Primitives, savings: Array, m: Array) -> Array:
+    low, high = prim.wealth_grid[0], m - prim.c_min
+    span = jnp.where(high > low, high - low, 1.0)
+    return jnp.clip((savings - low) / span, 0.0, 1.0).ravel()
 
 
 def savings_share(household: Household, savings: Array, r: Array, w: Array) -> Array:
@@ -106,7 +182,6 @@ def savings_share(household: Household, savings: Array, r: Array, w: Array) -> A
     return jnp.clip((savings - low) / span, 0.0, 1.0).ravel()
 
 
-@partial(jax.jit, static_argnames=("household", "max_iter"))
 def stationary_egm(
     household: Household,
     r: Array,
@@ -122,13 +197,21 @@ def stationary_egm(
     iterations and the last sup-norm change in ``a'`` (units of the good). Needs
     ``r < 1/β − 1`` for a bounded solution.
     """
-    Pi = jnp.asarray(household.Pi)
-    m = household.cash_on_hand(r, w)
-    c0 = m - household.borrowing_limit if consumption0 is None else consumption0
+    prim = _primitives(household)
+    c0 = None if consumption0 is None else jnp.asarray(consumption0, dtype=prim.wealth_grid.dtype)
+    return _stationary_egm(prim, r, w, tol, c0, max_iter=max_iter)
+
+
+@partial(jax.jit, static_argnames=("max_iter",))
+def _stationary_egm(
+    prim: _Primitives, r: Array, w: Array, tol: Array, consumption0: Array | None, max_iter: int
+) -> tuple[EGMPolicy, Array, Array]:
+    m = prim.cash_on_hand(r, w)
+    c0 = m - prim.wealth_grid[0] if consumption0 is None else consumption0
     start = EGMPolicy(
         savings=m - c0,
         consumption=c0,
-        marginal_value=(1.0 + r) * marginal_utility(c0, household.crra),
+        marginal_value=(1.0 + r) * marginal_utility(c0, prim.crra),
     )
 
     def cond(state):
@@ -137,7 +220,7 @@ def stationary_egm(
 
     def body(state):
         policy, it, _ = state
-        new = egm_step(household, policy.marginal_value, Pi, r, w)
+        new = _egm_step(prim, policy.marginal_value, prim.Pi, r, w, m)
         return new, it + 1, jnp.max(jnp.abs(new.savings - policy.savings))
 
     return jax.lax.while_loop(cond, body, (start, jnp.asarray(0), jnp.asarray(jnp.inf)))
@@ -154,7 +237,6 @@ def stationary_kernel(household: Household, r: Array, w: Array) -> LotteryKernel
     )
 
 
-@partial(jax.jit, static_argnames=("household", "max_iter"))
 def policy_value_stationary(
     household: Household,
     savings: Array,
@@ -167,11 +249,25 @@ def policy_value_stationary(
 
     Iterated to a sup-norm change below ``tol`` times ``max(1, |V|)``.
     """
-    kernel = stationary_kernel(household, r, w)
-    x = savings_share(household, savings, r, w)
-    c = household.cash_on_hand(r, w) - savings
-    flow = household.utility(c).ravel()
-    v0 = flow / (1.0 - household.beta)
+    prim = _primitives(household)
+    savings = jnp.asarray(savings, dtype=prim.wealth_grid.dtype)
+    return _policy_value_stationary(prim, savings, r, w, tol, max_iter=max_iter)
+
+
+@partial(jax.jit, static_argnames=("max_iter",))
+def _policy_value_stationary(
+    prim: _Primitives, savings: Array, r: Array, w: Array, tol: Array, max_iter: int
+) -> Array:
+    m = prim.cash_on_hand(r, w)
+    kernel = LotteryKernel(
+        wealth_grid=prim.wealth_grid,
+        low=jnp.full_like(m, prim.wealth_grid[0]),
+        high=m - prim.c_min,
+        Pi=prim.Pi,
+    )
+    x = _share(prim, savings, m)
+    flow = crra_utility(m - savings, prim.crra).ravel()
+    v0 = flow / (1.0 - prim.beta)
 
     def cond(state):
         v, it, change = state
@@ -179,7 +275,7 @@ def policy_value_stationary(
 
     def body(state):
         v, it, _ = state
-        new = flow + household.beta * kernel.expect(v, x)
+        new = flow + prim.beta * kernel.expect(v, x)
         return new, it + 1, jnp.max(jnp.abs(new - v))
 
     v, _, _ = jax.lax.while_loop(cond, body, (v0, jnp.asarray(0), jnp.asarray(jnp.inf)))

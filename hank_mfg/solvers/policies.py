@@ -6,9 +6,16 @@ A policy maps the shared observation history and each individual state to an act
   ``o_t``, SPG) or recurrent (a GRU over ``o_0 … o_t``, reset at the episode start, RSPG) — and
   is computed once per period for the whole population;
 * the *head* maps (individual state features, embedding) to action probabilities (discrete
-  actions) or a savings share in (0, 1) (continuous choice). Its first layer is split into a
-  state part, computed once per call for all states, and an embedding part, computed once per
-  period, so no per-state work is spent on what every agent shares.
+  actions) or a savings share in (0, 1) (continuous choice). Two heads:
+
+  - :class:`FactorisedHead` (the default of the solvers): ``logits[s, a] = Σ_k φ_k(s) W_ka(e)``
+    with a state basis ``φ`` (an MLP of the state features, ``rank`` outputs) computed once per
+    path (:attr:`~hank_mfg.core.rollout.Policy.prepare`), mixed by a matrix ``W(e)`` affine in
+    the embedding. Per period and state it costs ``rank × n_actions`` multiply-adds, however
+    deep the state network.
+  - :class:`PolicyHead`: a per-state MLP of (features, embedding) whose first layer is split
+    into a state part and an embedding part; per period and state it costs the MLP's hidden
+    layers (``Σ width_i × width_{i+1}`` multiply-adds).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from hank_mfg.core.rollout import Policy
 
 Array = jax.Array
 
-__all__ = ["AggregateEncoder", "PolicyHead", "PolicyNetwork", "policy_network"]
+__all__ = ["AggregateEncoder", "FactorisedHead", "PolicyHead", "PolicyNetwork", "policy_network"]
 
 
 class AggregateEncoder(nn.Module):
@@ -66,19 +73,60 @@ class PolicyHead(nn.Module):
         return jax.nn.softmax(out, axis=-1)
 
 
+class FactorisedHead(nn.Module):
+    """Head ``logits[s, a] = Σ_k φ_k(s) W_ka(e)``: a state basis mixed by the embedding.
+
+    ``φ = basis(features)`` (``[n_states, rank]``, an MLP with ``hidden`` ReLU layers) depends
+    on the parameters only; ``W(e)`` (``[rank, n_out]``) is affine in the embedding ``e`` and
+    starts at zero, so the initial policy is uniform (share ½ when continuous).
+    """
+
+    hidden: Sequence[int]
+    rank: int
+    n_out: int
+    continuous: bool
+
+    def setup(self) -> None:
+        self.state_layers = [nn.Dense(width) for width in self.hidden]
+        self.basis_layer = nn.Dense(self.rank)
+        self.mixing = nn.Dense(
+            self.rank * self.n_out,
+            kernel_init=nn.initializers.zeros,
+            bias_init=nn.initializers.zeros,
+        )
+
+    def basis(self, features: Array) -> Array:
+        """State basis ``φ [n_states, rank]`` from features ``[n_states, d]``."""
+        h = features
+        for layer in self.state_layers:
+            h = nn.relu(layer(h))
+        return self.basis_layer(h)
+
+    def table(self, basis: Array, embedding: Array) -> Array:
+        """Action table from the basis ``[n_states, rank]`` and the embedding ``[e]``."""
+        mixing = self.mixing(embedding).reshape(self.rank, self.n_out)
+        out = basis @ mixing.astype(basis.dtype)
+        if self.continuous:
+            return jax.nn.sigmoid(out[:, 0])
+        return jax.nn.softmax(out, axis=-1)
+
+    def __call__(self, features: Array, embedding: Array) -> Array:
+        return self.table(self.basis(features), embedding)
+
+
 @dataclass(frozen=True, eq=False)
 class PolicyNetwork:
     """A policy network bound to a game: ``policy`` (for the core) and ``init(key)``.
 
     Attributes:
         policy: the :class:`~hank_mfg.core.rollout.Policy` (``init``/``apply`` over params).
-        encoder, head: the flax modules.
+        encoder, head: the flax modules (head: :class:`FactorisedHead` or :class:`PolicyHead`).
         n_obs: length of the shared observation.
     """
 
     game: MeanFieldGame
     encoder: AggregateEncoder
-    head: PolicyHead
+    head: FactorisedHead | PolicyHead
     n_obs: int
     policy: Policy
 
@@ -105,6 +153,7 @@ def policy_network(
     hidden: Sequence[int] = (64, 64),
     embedding: int = 32,
     recurrent: bool = False,
+    rank: int | None = None,
 ) -> PolicyNetwork:
     """Build the policy network of a game (discrete probabilities or a continuous share).
 
@@ -113,30 +162,55 @@ def policy_network(
     functions) serves every run on the same game. Networks are cached per game and settings.
 
     Args:
-        hidden: widths of the head's hidden layers (>= 1 layer, each >= 1).
+        hidden: widths of the hidden layers (>= 1 layer, each >= 1): of the state network of a
+            factorised head, or of the per-state MLP head.
         embedding: width of the aggregate embedding (and GRU state), >= 1.
         recurrent: GRU over the observation history (RSPG) instead of a memoryless MLP (SPG).
+        rank: width of the state basis of a :class:`FactorisedHead` (>= 1); ``None``: the
+            per-state MLP :class:`PolicyHead`.
     """
     hidden = tuple(int(h) for h in hidden)
     if not hidden or min(hidden) < 1:
         raise ValueError(f"hidden must be a non-empty sequence of widths >= 1, got {hidden!r}")
     if int(embedding) < 1:
         raise ValueError(f"embedding must be >= 1, got {embedding!r}")
+    if rank is not None and (isinstance(rank, bool) or int(rank) < 1):
+        raise ValueError(f"rank must be None or an integer >= 1, got {rank!r}")
     continuous = isinstance(game.action_space, Box)
     n_out = 1 if continuous else game.n_actions
     encoder = AggregateEncoder(size=int(embedding), recurrent=bool(recurrent))
-    head = PolicyHead(hidden=hidden, n_out=n_out, continuous=continuous)
     n_obs = int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
     features = game.state_features()
 
     def init_carry(params: Any) -> Array:
         return jnp.zeros(encoder.size, dtype=features.dtype)
 
-    def apply(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+    def embed(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
         norm = jax.lax.stop_gradient(params["obs"])
         o = ((obs - norm["loc"]) / norm["scale"]).astype(features.dtype)
-        carry, emb = encoder.apply(params["encoder"], carry, o)
-        return carry, head.apply(params["head"], features, emb)
+        return encoder.apply(params["encoder"], carry, o)
 
-    policy = Policy(init=init_carry, apply=apply)
+    if rank is None:
+        head: FactorisedHead | PolicyHead = PolicyHead(
+            hidden=hidden, n_out=n_out, continuous=continuous
+        )
+
+        def apply(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+            carry, emb = embed(params, carry, obs)
+            return carry, head.apply(params["head"], features, emb)
+
+        policy = Policy(init=init_carry, apply=apply)
+    else:
+        head = FactorisedHead(hidden=hidden, rank=int(rank), n_out=n_out, continuous=continuous)
+
+        def prepare(params: Any) -> Any:
+            basis = head.apply(params["head"], features, method=FactorisedHead.basis)
+            return {**params, "basis": basis}
+
+        def apply_factorised(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+            basis = params["basis"] if "basis" in params else prepare(params)["basis"]
+            carry, emb = embed(params, carry, obs)
+            return carry, head.apply(params["head"], basis, emb, method=FactorisedHead.table)
+
+        policy = Policy(init=init_carry, apply=apply_factorised, prepare=prepare)
     return PolicyNetwork(game, encoder, head, n_obs, policy)

@@ -7,9 +7,13 @@ computes the exact expected return of the stand-in agent by the backward recursi
 
     J(θ) = mean_b Σ_s mu_0(s) v_0(s)
 
-with ``jax.grad`` and optax Adam (global-norm clipping, learning rate annealed from
-``learning_rate`` to ``final_lr_fraction × learning_rate``). SPG and RSPG differ only in the
-policy's aggregate embedding (memoryless vs GRU over the shared observations).
+with optax Adam (global-norm clipping, learning rate annealed from ``learning_rate`` to
+``final_lr_fraction × learning_rate``). The gradient is exact and equals ``jax.grad`` through
+the recursion; it is computed by :func:`~hank_mfg.core.evaluation.structural_gradient` (one
+rollout that records the policy's pull-back, one backward recursion that yields each period's
+table cotangent ``γ^t mu_t ∂q_t/∂π_t``, one pull-back), without storing or differentiating the
+recursion. SPG and RSPG differ only in the policy's aggregate embedding (memoryless vs GRU over
+the shared observations).
 
 Training is chunked: ``eval_every`` iterations run inside one ``lax.scan`` under ``jit``;
 between chunks the policy is evaluated exactly (exploitability through the core evaluation),
@@ -40,9 +44,9 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from hank_mfg.core.evaluation import evaluate, policy_value
+from hank_mfg.core.evaluation import evaluate, policy_value, structural_gradient
 from hank_mfg.core.game import MeanFieldGame
-from hank_mfg.core.rollout import policy_actions, rollout, rollout_keys
+from hank_mfg.core.rollout import rollout, rollout_keys
 from hank_mfg.solvers.policies import PolicyNetwork, policy_network
 from hank_mfg.solvers.solution import Solution
 
@@ -72,15 +76,19 @@ class SPGConfig:
         learning_rate: Adam's initial step size (> 0).
         final_lr_fraction: the rate is annealed (cosine) to this fraction, in (0, 1].
         max_grad_norm: global-norm gradient clipping (> 0).
-        hidden: widths of the policy head's hidden layers.
+        hidden: widths of the hidden layers of the head's state network (factorised head) or
+            of the per-state MLP head (``rank=None``).
         embedding: width of the aggregate embedding / GRU state.
+        rank: width of the state basis of the factorised head (per period and state the head
+            costs ``rank × n_actions`` multiply-adds); ``None``: per-state MLP head.
         recurrent: GRU over the shared observations (RSPG) or memoryless (SPG).
         eval_every: iterations per jitted chunk, and between exact evaluations (>= 1).
         eval_samples: common-noise paths of each evaluation (>= 1).
         seed: random seed (initialisation, sampled paths, evaluation paths).
         checkpoint_dir: folder for checkpoints (``None``: none written).
-        remat_chunk: periods per rematerialised block of the value recursion (``None``: off);
-            peak memory then grows like ``T / remat_chunk + remat_chunk`` instead of ``T``.
+        remat_chunk: periods per rematerialised block (``None``: off): the gradient keeps the
+            state at block boundaries only and re-runs each block, so peak memory grows like
+            ``T / remat_chunk + remat_chunk`` instead of ``T`` (for one more rollout).
         normalise_observations: estimate observation location/scale from a rollout of the
             initial policy.
     """
@@ -92,6 +100,7 @@ class SPGConfig:
     max_grad_norm: float = 1.0
     hidden: tuple[int, ...] = (64, 64)
     embedding: int = 32
+    rank: int | None = 32
     recurrent: bool = False
     eval_every: int = 20
     eval_samples: int = 8
@@ -117,6 +126,10 @@ class SPGConfig:
             raise ValueError(
                 f"hidden must be a non-empty tuple of widths >= 1, got {self.hidden!r}"
             )
+        if self.rank is not None and (
+            isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1
+        ):
+            raise ValueError(f"rank must be None or an integer >= 1, got {self.rank!r}")
         if self.remat_chunk is not None and self.remat_chunk < 1:
             raise ValueError(f"remat_chunk must be None or >= 1, got {self.remat_chunk!r}")
 
@@ -166,27 +179,59 @@ def _optimizer(config: SPGConfig) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(schedule))
 
 
-def _value_with_remat(game: MeanFieldGame, path: Any, tables: Array, chunk: int | None) -> Array:
-    if chunk is None:
-        return policy_value(game, path, tables)
-    return policy_value(game, path, tables, remat_chunk=chunk)
+def _sample_keys(key: Array, n_samples: int, mesh: Mesh | None) -> Array:
+    keys = jax.random.split(key, n_samples)
+    if mesh is not None:
+        keys = jax.lax.with_sharding_constraint(keys, NamedSharding(mesh, P("sample")))
+    return keys
+
+
+def make_loss_and_grad(
+    game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig, mesh: Mesh | None = None
+) -> Callable[[Any, Array], tuple[Array, Any]]:
+    """``(params, key) -> (loss, ∂loss/∂params)`` for the SPG loss of :func:`make_loss`.
+
+    The exact structural gradient (:func:`~hank_mfg.core.evaluation.structural_gradient`),
+    with ``config.remat_chunk`` periods per rematerialised block.
+    """
+
+    def loss_and_grad(params: Any, key: Array) -> tuple[Array, Any]:
+        keys = _sample_keys(key, config.n_samples, mesh)
+        value, grads = structural_gradient(game, net.policy, params, keys, config.remat_chunk)
+        return -value, jax.tree_util.tree_map(jnp.negative, grads)
+
+    return loss_and_grad
 
 
 def make_loss(
     game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig, mesh: Mesh | None = None
 ) -> Callable[[Any, Array], Array]:
-    """The SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)`` for a key (``B`` paths drawn from it)."""
+    """The SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)`` for a key (``B`` paths drawn from it).
 
-    def loss(params: Any, key: Array) -> Array:
-        keys = jax.random.split(key, config.n_samples)
-        if mesh is not None:
-            keys = jax.lax.with_sharding_constraint(keys, NamedSharding(mesh, P("sample")))
-        path = rollout_keys(game, net.policy, jax.lax.stop_gradient(params), keys)
-        path = jax.lax.stop_gradient(path)
-        tables = jax.vmap(lambda obs: policy_actions(net.policy, params, obs))(path.obs)
-        values = _value_with_remat(game, path, tables, config.remat_chunk)
+    The mean-field path is held fixed (``stop_gradient``); ``jax.grad`` of the loss gives the
+    structural gradient of :func:`make_loss_and_grad` (a custom derivative, reverse mode only).
+    """
+    loss_and_grad = make_loss_and_grad(game, net, config, mesh)
+
+    def value(params: Any, key: Array) -> Array:
+        keys = _sample_keys(key, config.n_samples, mesh)
+        path = jax.lax.stop_gradient(
+            rollout_keys(game, net.policy, jax.lax.stop_gradient(params), keys)
+        )
+        values = policy_value(game, path)
         return -jnp.mean(jnp.sum(path.agg.mu[:, 0] * values[:, 0], axis=-1))
 
+    @jax.custom_vjp
+    def loss(params: Any, key: Array) -> Array:
+        return value(params, key)
+
+    def loss_fwd(params: Any, key: Array) -> tuple[Array, Any]:
+        return loss_and_grad(params, key)
+
+    def loss_bwd(grads: Any, ct: Array) -> tuple[Any, None]:
+        return jax.tree_util.tree_map(lambda g: ct * g, grads), None
+
+    loss.defvjp(loss_fwd, loss_bwd)
     return loss
 
 
@@ -202,14 +247,12 @@ def _trainer(
     """The optimiser and the jitted chunk of training steps, cached across runs."""
     mesh = _sample_mesh(config.n_samples)
     optimizer = _optimizer(config)
-    loss_fn = make_loss(game, net, config, mesh)
+    loss_and_grad = make_loss_and_grad(game, net, config, mesh)
 
     @partial(jax.jit, static_argnames=("n",))
     def run_chunk(state: TrainState, key: Array, n: int) -> tuple[TrainState, Array]:
         def step(state: TrainState, _: Any) -> tuple[TrainState, Array]:
-            loss, grads = jax.value_and_grad(loss_fn)(
-                state.params, jax.random.fold_in(key, state.iteration)
-            )
+            loss, grads = loss_and_grad(state.params, jax.random.fold_in(key, state.iteration))
             updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
             params = optax.apply_updates(state.params, updates)
             return TrainState(params, opt_state, state.iteration + 1), loss
@@ -281,7 +324,8 @@ def train(
     Args:
         game: any :class:`~hank_mfg.core.game.MeanFieldGame`.
         config: :class:`SPGConfig` (default settings if ``None``).
-        callback: called with :class:`Progress` after each chunk of iterations.
+        callback: called with :class:`Progress` after each chunk of iterations; returning
+            ``True`` stops training there (e.g. at a wall-clock budget).
         resume: continue from ``config.checkpoint_dir``'s checkpoint when there is one; the
             result is identical to an uninterrupted run.
         solver_name: label for the Solution (default ``"rspg"``/``"spg"``).
@@ -300,7 +344,11 @@ def train(
     key = jax.random.PRNGKey(config.seed)
     k_init, k_norm, k_train, k_eval = jax.random.split(key, 4)
     net = policy_network(
-        game, hidden=config.hidden, embedding=config.embedding, recurrent=config.recurrent
+        game,
+        hidden=config.hidden,
+        embedding=config.embedding,
+        recurrent=config.recurrent,
+        rank=config.rank,
     )
     params = net.init(k_init)
     if config.normalise_observations:
@@ -373,9 +421,11 @@ def train(
         if ckpt is not None:
             _save(ckpt, state, history, {"solver": name, "losses": np.asarray(losses_all)})
         if callback is not None:
-            callback(
-                Progress(int(state.iteration), config.iterations, float(losses[-1]), expl, elapsed)
+            progress = Progress(
+                int(state.iteration), config.iterations, float(losses[-1]), expl, elapsed
             )
+            if callback(progress) is True:
+                break
 
     _, _, final = evaluate_now(state.params)
     return Solution(

@@ -6,7 +6,9 @@ is the net interest rate at which households' wealth equals the capital the firm
 
     K_s(r) = Σ_s mu_r(s) a(s)  =  K_d(r) = L (α Z / (r + δ))^(1/(1-α)),
 
-found by Brent's method on ``r ∈ (−δ, 1/β − 1)``.
+found by Brent's method on ``r ∈ (−δ, 1/β − 1)``. Each trial rate starts EGM from the policies
+of the solved rates nearest to it (linear in ``r``) and is solved only as precisely as the sign
+of ``K_s − K_d`` there needs (see ``LOOSE_EGM_TOL``); the equilibrium rate itself to ``EGM_TOL``.
 """
 
 from __future__ import annotations
@@ -21,22 +23,39 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 import scipy.sparse
+import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from hank_mfg.core.checks import check_in_range
-from hank_mfg.core.kernel import GenericKernel
+from hank_mfg.core.kernel import GenericKernel, LotteryKernel
 from hank_mfg.core.rollout import constant_policy
 from hank_mfg.models.household import Household, HouseholdEconomy
 from hank_mfg.solvers.egm import (
     EGMPolicy,
+    _Primitives,
+    _primitives,
+    _share,
+    _stationary_egm,
     policy_value_stationary,
-    savings_share,
-    stationary_egm,
     stationary_kernel,
 )
 from hank_mfg.solvers.solution import Solution
 
 Array = jax.Array
+
+#: EGM's stopping rule in stationary solves: sup-norm change of savings ``a'`` (units of the
+#: good), and its iteration cap.
+EGM_TOL = 1e-12
+EGM_MAX_ITER = 20_000
+#: While searching for the equilibrium rate, households at a new rate are first solved to a
+#: looser stopping rule (``LOOSE_EGM_TOL``, or tighter next to rates already close to
+#: clearing the market) and refined, from where they stopped, until the error in ``K_s`` that
+#: the rule may cause — at most about ``500 · K_s · tol`` in the calibrations tried, bounded
+#: here with a margin of 100 by ``EGM_ERROR_SCALE · K_s · tol`` — is below ``|K_s − K_d|``: every
+#: sign Brent's method sees is right, far-off rates cost fewer iterations, and the rate it
+#: returns is always solved to ``EGM_TOL``.
+LOOSE_EGM_TOL = 1e-6
+EGM_ERROR_SCALE = 5e4
 
 __all__ = [
     "StationaryEquilibrium",
@@ -76,6 +95,69 @@ def _flat_transitions(kernel: Any, policy: Array) -> tuple[Array, Array]:
     return kernel.to_generic()._flat(policy)
 
 
+class _NotUnique(ValueError):
+    """The chain has several recurrent classes."""
+
+
+def _recurrent_classes(n: int, source: np.ndarray, target: np.ndarray) -> int:
+    """Number of closed communicating classes of a chain on ``n`` states with the transitions
+    ``source → target`` (those of positive probability)."""
+    counts = np.bincount(source, minlength=n)
+    graph = scipy.sparse.csr_matrix(
+        (np.ones(target.size, dtype=np.int8), target, np.concatenate([[0], np.cumsum(counts)])),
+        shape=(n, n),
+    )
+    n_classes, label = scipy.sparse.csgraph.connected_components(
+        graph, directed=True, connection="strong"
+    )
+    leaving = label[source] != label[target]
+    is_open = np.zeros(n_classes, dtype=bool)
+    is_open[label[source[leaving]]] = True
+    return int(n_classes - is_open.sum())
+
+
+def _direct_stationary(idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Exact ``mu = Aᵀ mu``, ``Σ mu = 1`` from flat transitions ``[n_states, k]`` (index, prob)."""
+    n, k = idx.shape
+    positive = weights > 0
+    source = np.repeat(np.arange(n), positive.sum(axis=1))
+    return _solve_stationary(n, source, idx[positive], weights[positive])
+
+
+def _solve_stationary(
+    n: int, source: np.ndarray, target: np.ndarray, prob: np.ndarray
+) -> np.ndarray:
+    """Exact stationary distribution of the chain on ``n`` states with transitions
+    ``source → target`` of probability ``prob > 0`` (``source`` sorted).
+
+    Sparse LU of ``I − Aᵀ`` with the last balance equation (redundant: the equations sum to
+    zero) replaced by ``Σ mu = 1``. The matrix is column diagonally dominant, so it is
+    factorised without row pivoting (``diag_pivot_thresh=0``), which keeps the dense
+    normalisation row from filling in the factors; and in the states' own order (households
+    move to nearby wealth, so the factors stay sparse; fill-reducing orderings are thrown off
+    by the dense row).
+
+    Raises:
+        ValueError: if the chain has several recurrent classes.
+    """
+    n_closed = _recurrent_classes(n, source, target)
+    if n_closed != 1:
+        raise _NotUnique(
+            f"the chain has {n_closed} recurrent classes: its stationary distribution is not "
+            "unique; use method='iterate' from an initial distribution mu0"
+        )
+    # (I − Aᵀ)[s', s] = 1{s = s'} − A[s, s'], row n − 1 replaced by ones (duplicates add up)
+    keep = target != n - 1
+    rows = np.concatenate([target[keep], np.arange(n - 1), np.full(n, n - 1)])
+    cols = np.concatenate([source[keep], np.arange(n - 1), np.arange(n)])
+    vals = np.concatenate([-prob[keep], np.ones(n - 1), np.ones(n)])
+    M = scipy.sparse.csc_matrix((vals, (rows, cols)), shape=(n, n))
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0
+    lu = scipy.sparse.linalg.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    return lu.solve(rhs)
+
+
 def stationary_distribution(
     kernel: Any,
     policy: Array,
@@ -91,7 +173,12 @@ def stationary_distribution(
         kernel: a generic or lottery kernel; policy: its policy table.
         method: ``"iterate"``: forward iteration ``mu ← Aᵀ mu`` from ``mu0`` (default
             uniform) until the sup-norm change is below ``tol`` (fast with a warm start);
-            ``"direct"``: a sparse LU solve with one equation replaced by ``Σ mu = 1``.
+            ``"direct"``: a sparse LU solve of ``(I − Aᵀ) mu = 0`` with one balance equation
+            replaced by ``Σ mu = 1`` (exact; needs a single recurrent class).
+
+    Raises:
+        ValueError: for ``"direct"``, if the chain has several recurrent classes (the
+            stationary distribution is not unique; ``"iterate"`` picks the one ``mu0`` leads to).
     """
     if method == "iterate":
         n = kernel.n_states
@@ -104,19 +191,7 @@ def stationary_distribution(
         mu = np.asarray(mu, dtype=np.float64)
     elif method == "direct":
         idx, w = _flat_transitions(kernel, policy)
-        idx, w = np.asarray(idx), np.asarray(w, dtype=np.float64)
-        n = idx.shape[0]
-        # (Aᵀ − I) mu = 0, with the first equation replaced by Σ mu = 1
-        cols = np.repeat(np.arange(n), idx.shape[1])
-        rows, vals = idx.ravel(), w.ravel()
-        keep = rows != 0
-        rows = np.concatenate([rows[keep], np.arange(1, n), np.zeros(n, dtype=rows.dtype)])
-        cols = np.concatenate([cols[keep], np.arange(1, n), np.arange(n)])
-        vals = np.concatenate([vals[keep], -np.ones(n - 1), np.ones(n)])
-        M = scipy.sparse.csc_matrix((vals, (rows, cols)), shape=(n, n))
-        rhs = np.zeros(n)
-        rhs[0] = 1.0
-        mu = scipy.sparse.linalg.spsolve(M, rhs, permc_spec="MMD_AT_PLUS_A")
+        mu = _direct_stationary(np.asarray(idx), np.asarray(w, dtype=np.float64))
     else:
         raise ValueError(f"method must be 'iterate' or 'direct', got {method!r}")
     mu = np.clip(mu, 0.0, None)
@@ -135,22 +210,84 @@ def aggregate_labour(economy: HouseholdEconomy) -> float:
     return float(pi @ economy.household.labour)
 
 
+@partial(jax.jit, static_argnames=("max_iter",))
+def _household_block(
+    prim: _Primitives, r: Array, w: Array, tol: Array, consumption0: Array | None, max_iter: int
+) -> tuple[EGMPolicy, Array, Array, Array, Array, Array]:
+    """Stationary EGM policy at ``(r, w)``, its savings share and flat transitions, in one call."""
+    policy, iterations, change = _stationary_egm(prim, r, w, tol, consumption0, max_iter=max_iter)
+    m = prim.cash_on_hand(r, w)
+    share = _share(prim, policy.savings, m)
+    kernel = LotteryKernel(
+        wealth_grid=prim.wealth_grid,
+        low=jnp.full_like(m, prim.wealth_grid[0]),
+        high=m - prim.c_min,
+        Pi=prim.Pi,
+    )
+    idx, weights = _flat_transitions(kernel, share)
+    return policy, iterations, change, share, idx, weights
+
+
+@dataclass
+class _Supply:
+    """Households' stationary response at one rate (internal record of the rate search)."""
+
+    r: float
+    w: float
+    K: float
+    policy: EGMPolicy
+    share: Array
+    mu: np.ndarray
+    consumption: np.ndarray
+    tol: float
+    iterations: int
+    change: float
+
+
+def _supply(household: Household, r: float, w: float, warm: Any, tol: float) -> _Supply:
+    c0, mu0 = (None, None) if warm is None else warm
+    prim = _primitives(household)
+    c0 = None if c0 is None else np.asarray(c0, dtype=prim.wealth_grid.dtype)
+    policy, iterations, change, share, idx, weights = _household_block(
+        prim, r, w, tol, c0, max_iter=EGM_MAX_ITER
+    )
+    idx, weights = np.asarray(idx), np.asarray(weights, dtype=np.float64)
+    try:
+        mu = _direct_stationary(idx, weights)
+    except _NotUnique:  # several recurrent classes: the one the warm start leads to
+        mu = stationary_distribution(stationary_kernel(household, r, w), share, mu0=mu0)
+    mu = np.clip(mu, 0.0, None)
+    mu = mu / mu.sum()
+    K = float(
+        mu.reshape(household.n_wealth, household.n_income).sum(axis=1) @ household.wealth_grid
+    )
+    return _Supply(
+        r=r,
+        w=w,
+        K=K,
+        policy=policy,
+        share=share,
+        mu=mu,
+        consumption=np.asarray(policy.consumption),
+        tol=tol,
+        iterations=int(iterations),
+        change=float(change),
+    )
+
+
 def capital_supply(
     household: Household, r: float, w: float, warm: tuple[Any, Any] | None = None
 ) -> tuple[float, EGMPolicy, np.ndarray, dict[str, Any]]:
     """Households' stationary wealth at prices ``(r, w)``: ``K_s``, the policy, ``mu``, info.
 
-    ``warm = (consumption, mu)`` warm-starts EGM and the distribution (e.g. the solution at a
-    nearby rate).
+    The policy is EGM's fixed point (savings change below 1e-12); ``mu`` is the exact
+    stationary distribution (sparse LU; forward iteration from ``mu0`` if it is not unique).
+    ``warm = (consumption, mu)`` warm-starts EGM (and that iteration), e.g. the solution at a
+    nearby rate.
     """
-    c0, mu0 = (None, None) if warm is None else warm
-    policy, iterations, change = stationary_egm(household, r, w, consumption0=c0)
-    kernel = stationary_kernel(household, r, w)
-    share = savings_share(household, policy.savings, r, w)
-    mu = stationary_distribution(kernel, share, mu0=mu0)
-    wealth = np.repeat(household.wealth_grid, household.n_income)
-    info = {"egm_iterations": int(iterations), "egm_change": float(change)}
-    return float(mu @ wealth), policy, mu, info
+    pt = _supply(household, r, w, warm, EGM_TOL)
+    info = {"egm_iterations": pt.iterations, "egm_change": pt.change}
+    return pt.K, pt.policy, pt.mu, info
 
 
 @dataclass
@@ -216,15 +353,30 @@ def stationary_equilibrium(
         lo, hi = r_bounds
         check_in_range("r_bounds[0]", lo, -firm.delta, r_max, low_open=True, high_open=True)
         check_in_range("r_bounds[1]", hi, lo, r_max, low_open=True, high_open=True)
-    cache: dict[float, tuple] = {}
-    warm: list[Any] = [None]
+    cache: dict[float, _Supply] = {}
 
-    def excess(r: float) -> float:
-        w = float(firm.wage_at(r))
-        K_s, policy, mu, info = capital_supply(hh, r, w, warm[0])
-        warm[0] = (policy.consumption, mu)
-        cache[r] = (w, K_s, policy, mu, info)
-        return K_s - float(firm.capital_demand(r, L))
+    def solve(r: float, tol: float, warm: Any) -> _Supply:
+        cache[r] = _supply(hh, r, float(firm.wage_at(r)), warm, tol)
+        return cache[r]
+
+    def excess(r: float, *, tol: float | None = None) -> float:
+        """``K_s − K_d`` at ``r``, households solved only as precisely as its sign needs."""
+        pt = cache.get(r)
+        K_d = float(firm.capital_demand(r, L))
+        if pt is None:
+            # first solve as precisely as the closest rates solved so far needed
+            guess = LOOSE_EGM_TOL if tol is None else tol
+            if tol is None and cache:
+                f_near = min(abs(p.K - float(firm.capital_demand(x, L))) for x, p in cache.items())
+                guess = min(guess, max(EGM_TOL, 0.01 * f_near / (EGM_ERROR_SCALE * K_d)))
+            pt = solve(r, guess, _warm_start(cache, r))
+        while True:
+            f = pt.K - K_d
+            scale = EGM_ERROR_SCALE * max(abs(pt.K), K_d)
+            needed = max(EGM_TOL, abs(f) / scale) if tol is None else tol
+            if pt.tol <= needed:
+                return f
+            pt = solve(r, max(EGM_TOL, 0.1 * needed), (pt.consumption, pt.mu))
 
     if r_bounds is None:
         lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_max)
@@ -238,12 +390,20 @@ def stationary_equilibrium(
     r, res = scipy.optimize.brentq(
         excess, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps, full_output=True
     )
-    if r not in cache:
-        excess(r)
-    w, K_s, policy, mu, info = cache[r]
+    if not _root_is_consistent(cache, excess, r, xtol):  # a loose solve misled Brent: redo
+        cache.clear()
+        r, res = scipy.optimize.brentq(
+            partial(excess, tol=EGM_TOL),
+            lo,
+            hi,
+            xtol=xtol,
+            rtol=4 * np.finfo(float).eps,
+            full_output=True,
+        )
+        excess(r, tol=EGM_TOL)
+    pt = cache[r]
+    w, K_s, policy = pt.w, pt.K, pt.policy
     K_d = float(firm.capital_demand(r, L))
-    savings = np.asarray(policy.savings)
-    share = np.asarray(savings_share(hh, policy.savings, r, w))
     value = (
         np.asarray(policy_value_stationary(hh, policy.savings, r, w))
         if with_value
@@ -255,19 +415,59 @@ def stationary_equilibrium(
         K=K_s,
         L=L,
         Y=float(firm.output(K_s, L)),
-        savings=savings,
-        consumption=np.asarray(policy.consumption),
-        share=share,
-        distribution=mu,
+        savings=np.asarray(policy.savings),
+        consumption=pt.consumption,
+        share=np.asarray(pt.share),
+        distribution=pt.mu,
         value=value,
         marginal_value=np.asarray(policy.marginal_value).ravel(),
         residual=K_s - K_d,
         iterations=int(res.iterations),
         seconds=time.perf_counter() - start,
-        egm_iterations=info["egm_iterations"],
+        egm_iterations=pt.iterations,
         delta=firm.delta,
     )
     return eq
+
+
+def _warm_start(cache: dict[float, _Supply], r: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Warm start at ``r`` from solved rates: consumption interpolated in ``r`` through the
+    three nearest (a quadratic; its error is of third order in their distance, so that Brent's
+    late, close evaluations start almost at their fixed point), and the nearest rate's
+    distribution."""
+    if not cache:
+        return None
+    near: list[float] = []
+    for x in sorted(cache, key=lambda x: abs(x - r)):  # distinct nodes keep weights moderate
+        if len(near) < 3 and all(abs(x - y) > 1e-10 for y in near):
+            near.append(x)
+    first = cache[near[0]]
+    if len(near) == 1:
+        return first.consumption, first.mu
+    c = 0.0  # Lagrange form
+    for i, xi in enumerate(near):
+        weight = 1.0
+        for j, xj in enumerate(near):
+            if j != i:
+                weight *= (r - xj) / (xi - xj)
+        c = c + weight * cache[xi].consumption
+    lowest = np.min([cache[x].consumption for x in near], axis=0)
+    # keep consumption positive where a far extrapolation would not
+    return np.maximum(c, 0.5 * lowest), first.mu
+
+
+def _root_is_consistent(cache: dict[float, _Supply], excess: Any, r: float, xtol: float) -> bool:
+    """Whether ``|K_s − K_d|`` at Brent's root is as small as Brent's tolerance on ``r`` allows
+    (the slope of the excess from a solved rate next to it, plus the noise of a precise
+    solve); else some loosely solved rate had the wrong sign and misled the search."""
+    f_r = excess(r, tol=EGM_TOL)
+    others = [x for x in cache if abs(x - r) >= 1e-7] or [x for x in cache if x != r]
+    if not others:
+        return True
+    near = min(others, key=lambda x: abs(x - r))
+    slope = abs(excess(near) - f_r) / abs(near - r)
+    allowed = 10.0 * slope * (2.0 * xtol + 4.0 * np.finfo(float).eps * abs(r))
+    return abs(f_r) <= allowed + 1e-9 * cache[r].K
 
 
 def _bracket(excess: Any, r_min: float, r_max: float) -> tuple[float, float, float, float]:

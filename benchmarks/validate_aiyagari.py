@@ -1,0 +1,397 @@
+"""SPG and RSPG against the classical stationary equilibrium of the Aiyagari (1994) economy.
+
+Model: ``aiyagari(aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0))`` — annual periods, beta 0.96,
+7 Tauchen income states, 200 wealth points on [0, 200] — without aggregate noise, float64.
+
+1. Classical: the stationary equilibrium (``stationary_equilibrium``: Brent on ``r``, EGM
+   households, the exact stationary distribution), giving ``r*``, the savings policy
+   ``a'_EGM(a, e)``, the distribution ``mu*`` and the value ``V*`` with its marginal.
+2. The training game: ``horizon`` periods starting from ``mu*`` with ``V*`` (and ``V*'``) as
+   terminal value, so that a finite horizon stands in for the infinite one (as
+   ``stationary_solution`` does). Its equilibrium is the classical one in every period.
+3. SPG (memoryless network of the observed prices) and RSPG (GRU over the price history),
+   continuous savings share, one path per step (no common noise), trained from scratch.
+
+Reported for each learned policy, on its own deterministic rollout:
+
+* ``rate_error_bp``: ``max_t |r_t − r*|`` over all dates ``t = 0…T`` (basis points);
+* ``savings_error_percent``: ``Σ_s mu*(s) |a'_π,t(s) − a'_EGM(s)| / Σ_s mu*(s) a'_EGM(s)``
+  (percent) at ``t = 0``, and its mean and maximum over ``t`` (``a'_π,t`` from the period's
+  share and prices); ``savings_error_unconstrained_percent`` is the mass-weighted mean of the
+  pointwise relative error ``|a'_π − a'_EGM| / a'_EGM`` over states where the EGM household
+  saves at least 1% of mean wealth (``t = 0``);
+* ``exploitability`` by the core evaluation (exact EGM best response along the path) and its
+  ratio to ``|Σ_s mu*(s) V_π,0(s)|``, the mean value;
+* training and total wall time (JIT compilation included; the machine's load makes it noisy).
+
+Targets: rate error < 10 bp at every date, savings error < 1%, exploitability < 1e-3 of the
+mean value. The classical policy is scored by the same yardstick as a check of the game.
+
+Usage::
+
+    python benchmarks/validate_aiyagari.py            # table
+    python benchmarks/validate_aiyagari.py --json     # one JSON object on stdout, nothing else
+    python benchmarks/validate_aiyagari.py --help     # grid, horizon, iterations, …
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # classical solutions and validation in float64
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Targets of the validation (units in the names).
+TARGETS = {
+    "rate_error_bp": 10.0,
+    "savings_error_percent": 1.0,
+    "savings_error_mean_over_t_percent": 1.0,
+    "relative_exploitability": 1e-3,
+}
+
+
+def _import_hank_mfg() -> None:
+    """Make ``hank_mfg`` importable when the script runs from a source checkout."""
+    try:
+        import hank_mfg  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+_import_hank_mfg()
+
+from hank_mfg.calibration import aiyagari_1994  # noqa: E402
+from hank_mfg.core import constant_policy, evaluate  # noqa: E402
+from hank_mfg.core.rollout import MeanFieldPath  # noqa: E402
+from hank_mfg.models import HouseholdEconomy, aiyagari  # noqa: E402
+from hank_mfg.solvers.spg import SPGConfig, train  # noqa: E402
+from hank_mfg.solvers.stationary import (  # noqa: E402
+    StationaryEquilibrium,
+    stationary_equilibrium,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class AiyagariValidation:
+    """Settings of the validation (the defaults are the full version).
+
+    Attributes:
+        rho, sigma, crra: income persistence, unconditional sd of log income, risk aversion.
+        n_wealth, n_income, wealth_max: the grid (points, points, units of the good).
+        horizon: periods of the training game (years).
+        iterations, learning_rate, final_lr_fraction, max_grad_norm, hidden, embedding,
+        eval_every, seed: :class:`~hank_mfg.solvers.spg.SPGConfig` settings shared by SPG and
+            RSPG (one path per step, no common noise).
+        solvers: which of ``"spg"``, ``"rspg"`` to train.
+    """
+
+    rho: float = 0.9
+    sigma: float = 0.2
+    crra: float = 3.0
+    n_wealth: int = 200
+    n_income: int = 7
+    wealth_max: float = 200.0
+    horizon: int = 20
+    iterations: int = 1000
+    learning_rate: float = 1e-2
+    final_lr_fraction: float = 0.1
+    max_grad_norm: float = 1.0
+    hidden: tuple[int, ...] = (64, 64)
+    rank: int | None = 32
+    embedding: int = 8
+    eval_every: int = 250
+    seed: int = 0
+    solvers: tuple[str, ...] = ("spg", "rspg")
+
+    def spg_config(self, recurrent: bool) -> SPGConfig:
+        """The training settings of SPG (``recurrent=False``) or RSPG."""
+        return SPGConfig(
+            iterations=self.iterations,
+            n_samples=1,
+            learning_rate=self.learning_rate,
+            final_lr_fraction=self.final_lr_fraction,
+            max_grad_norm=self.max_grad_norm,
+            hidden=self.hidden,
+            rank=self.rank,
+            embedding=self.embedding,
+            recurrent=recurrent,
+            eval_every=self.eval_every,
+            eval_samples=1,
+            seed=self.seed,
+        )
+
+
+def validation_game(
+    economy: HouseholdEconomy, eq: StationaryEquilibrium, horizon: int
+) -> HouseholdEconomy:
+    """The economy over ``horizon`` periods from ``mu*`` with ``V*`` as terminal value."""
+    return HouseholdEconomy(
+        economy.household,
+        economy.firm,
+        horizon=horizon,
+        terminal=eq.value,
+        terminal_marginal=eq.marginal_value,
+        initial_distributions=eq.distribution,
+        labour_supply=economy.labour_supply,
+        name=f"{economy.name}_validation",
+    )
+
+
+def rate_error_bp(path: MeanFieldPath, r_star: float) -> float:
+    """``max |r_t − r*|`` over samples and dates ``0…T``, in basis points."""
+    return float(1e4 * np.max(np.abs(np.asarray(path.agg.aux["r"], dtype=np.float64) - r_star)))
+
+
+def savings_errors(
+    game: HouseholdEconomy, eq: StationaryEquilibrium, path: MeanFieldPath
+) -> dict[str, float]:
+    """Savings of the path's policy against the EGM policy, weighted by ``mu*`` (percent).
+
+    ``a'_π,t = a_min + x_t (m_t − c_min − a_min)`` with ``x_t`` the policy's share and ``m_t``
+    the cash on hand at date ``t``'s prices (sample 0).
+    """
+    hh = game.household
+    shape = (hh.n_wealth, hh.n_income)
+    mu = eq.distribution.reshape(shape)
+    shares = np.asarray(path.actions[0], dtype=np.float64)
+    r = np.asarray(path.agg.aux["r"][0], dtype=np.float64)
+    w = np.asarray(path.agg.aux["w"][0], dtype=np.float64)
+    by_t = []
+    for t in range(game.horizon):
+        m = np.asarray(hh.cash_on_hand(r[t], w[t]), dtype=np.float64)
+        low, high = (np.asarray(b, dtype=np.float64) for b in hh.savings_bounds(m))
+        a_next = low + shares[t].reshape(shape) * (high - low)
+        by_t.append((a_next, np.sum(mu * np.abs(a_next - eq.savings)) / np.sum(mu * eq.savings)))
+    errors = np.array([e for _, e in by_t])
+    free = eq.savings >= 0.01 * eq.K
+    pointwise = np.abs(by_t[0][0] - eq.savings)[free] / eq.savings[free]
+    return {
+        "savings_error_percent": float(100 * errors[0]),
+        "savings_error_mean_over_t_percent": float(100 * errors.mean()),
+        "savings_error_max_over_t_percent": float(100 * errors.max()),
+        "savings_error_unconstrained_percent": float(
+            100 * np.sum(mu[free] * pointwise) / np.sum(mu[free])
+        ),
+    }
+
+
+def score(
+    game: HouseholdEconomy, eq: StationaryEquilibrium, policy: Any, params: Any
+) -> dict[str, Any]:
+    """Rate error, savings errors and exploitability of a policy on the validation game."""
+    ev = evaluate(game, policy, params, jax.random.PRNGKey(0), 1)
+    expl = float(ev.exploitability.value)
+    mean_value = float(np.mean(ev.exploitability.policy_return))
+    r = np.asarray(ev.path.agg.aux["r"][0], dtype=np.float64)
+    out = {
+        "rate_error_bp": rate_error_bp(ev.path, eq.r),
+        "rate_error_bp_by_t": (1e4 * (r - eq.r)).tolist(),
+        **savings_errors(game, eq, ev.path),
+        "exploitability": expl,
+        "mean_value": mean_value,
+        "relative_exploitability": expl / abs(mean_value),
+    }
+    out["targets_met"] = {name: bool(out[name] < bound) for name, bound in TARGETS.items()}
+    out["all_targets_met"] = all(out["targets_met"].values())
+    return out
+
+
+def run(settings: AiyagariValidation, *, verbose: bool = False) -> dict[str, Any]:
+    """Solve the classical equilibrium, train the solvers, score them (plain JSON-able values)."""
+    start = time.perf_counter()
+    cal = aiyagari_1994(
+        rho=settings.rho,
+        sigma=settings.sigma,
+        crra=settings.crra,
+        n_wealth=settings.n_wealth,
+        n_income=settings.n_income,
+        wealth_max=settings.wealth_max,
+    )
+    economy = aiyagari(cal)
+    eq = stationary_equilibrium(economy)
+    game = validation_game(economy, eq, settings.horizon)
+    classical = score(game, eq, constant_policy, np.asarray(eq.share))
+    out: dict[str, Any] = {
+        "settings": dataclasses.asdict(settings),
+        "targets": TARGETS,
+        "equilibrium": {
+            "r": eq.r,
+            "w": eq.w,
+            "K": eq.K,
+            "residual": eq.residual,
+            "seconds": eq.seconds,
+        },
+        "classical": {
+            k: classical[k]
+            for k in ("rate_error_bp", "exploitability", "mean_value", "relative_exploitability")
+        },
+        "solvers": {},
+    }
+    for name in settings.solvers:
+        if name not in ("spg", "rspg"):
+            raise ValueError(f"solvers must be 'spg' or 'rspg', got {name!r}")
+
+        def progress(p: Any, name: str = name) -> None:
+            if verbose:
+                print(
+                    f"{name} {p.iteration:5d}/{p.iterations}: loss {p.loss:.6f}, exploitability "
+                    f"{p.exploitability:.3e} ({p.seconds:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        t0 = time.perf_counter()
+        sol = train(game, settings.spg_config(name == "rspg"), callback=progress)
+        wall = time.perf_counter() - t0
+        figures = score(game, eq, sol.policy, sol.params)
+        figures["train_seconds"] = sol.seconds
+        figures["wall_seconds"] = wall
+        figures["history"] = {
+            "iteration": sol.history["iteration"].tolist(),
+            "exploitability": sol.history["exploitability"].tolist(),
+        }
+        out["solvers"][name] = figures
+    out["all_targets_met"] = all(s["all_targets_met"] for s in out["solvers"].values())
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def render(out: dict[str, Any]) -> str:
+    """The report as a plain-text table."""
+    s, eq = out["settings"], out["equilibrium"]
+    rule = "-" * 78
+    lines = [
+        f"Aiyagari (1994), rho={s['rho']}, sigma={s['sigma']}, crra={s['crra']}: "
+        f"{s['n_wealth']} x {s['n_income']} grid, horizon {s['horizon']}",
+        f"classical: r* = {eq['r']:.6f}, w* = {eq['w']:.6f}, K* = {eq['K']:.5f} "
+        f"({eq['seconds']:.1f} s); its exploitability {out['classical']['exploitability']:.2e}",
+        f"training: {s['iterations']} iterations, lr {s['learning_rate']}, hidden {s['hidden']}, "
+        f"embedding {s['embedding']}, one path per step",
+        rule,
+        f"{'solver':<8}{'max|r-r*|':>11}{'savings err':>13}{'(mean/max t)':>15}"
+        f"{'expl':>11}{'expl/|V|':>11}{'train s':>9}",
+        f"{'':<8}{'(bp)':>11}{'t=0 (%)':>13}{'(%)':>15}",
+        rule,
+    ]
+    for name, f in out["solvers"].items():
+        lines.append(
+            f"{name:<8}{f['rate_error_bp']:>11.3f}{f['savings_error_percent']:>13.3f}"
+            f"{f['savings_error_mean_over_t_percent']:>8.3f}/{f['savings_error_max_over_t_percent']:.3f}"
+            f"{f['exploitability']:>11.2e}{f['relative_exploitability']:>11.2e}"
+            f"{f['train_seconds']:>9.0f}"
+        )
+    lines += [
+        rule,
+        "targets: max|r-r*| < 10 bp, savings error < 1%, exploitability < 1e-3 |mean value|",
+    ]
+    for name, f in out["solvers"].items():
+        met = ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in f["targets_met"].items())
+        lines.append(f"{name}: {met}")
+    lines.append(f"total wall time (s): {out['seconds']:.0f}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool) -> Iterator[None]:
+    """While active, send everything written to stdout (also by C code) to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions and machine facts the timing depends on."""
+    return {
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "jax_backend": jax.default_backend(),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    d = AiyagariValidation()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--n-wealth", type=int, default=d.n_wealth)
+    parser.add_argument("--n-income", type=int, default=d.n_income)
+    parser.add_argument("--wealth-max", type=float, default=d.wealth_max)
+    parser.add_argument("--horizon", type=int, default=d.horizon, help="periods")
+    parser.add_argument("--iterations", type=int, default=d.iterations)
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    parser.add_argument(
+        "--rank", type=int, default=d.rank or 0, help="factorised head's rank (0: MLP head)"
+    )
+    parser.add_argument("--embedding", type=int, default=d.embedding)
+    parser.add_argument(
+        "--hidden", type=str, default=",".join(map(str, d.hidden)), help="e.g. 64,64"
+    )
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--solvers", type=str, default=",".join(d.solvers), help="spg,rspg or one")
+    parser.add_argument("--verbose", action="store_true", help="training progress (stderr)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the validation, then print the table or one JSON object with ``--json``."""
+    args = parse_args(argv)
+    settings = AiyagariValidation(
+        n_wealth=args.n_wealth,
+        n_income=args.n_income,
+        wealth_max=args.wealth_max,
+        horizon=args.horizon,
+        iterations=args.iterations,
+        learning_rate=args.learning_rate,
+        embedding=args.embedding,
+        rank=args.rank or None,
+        hidden=tuple(int(h) for h in args.hidden.split(",")),
+        seed=args.seed,
+        solvers=tuple(args.solvers.split(",")),
+    )
+    with stdout_to_stderr(args.json):
+        out = run(settings, verbose=args.verbose)
+        out["environment"] = environment_info()
+    if args.json:
+        print(json.dumps(out, default=_json_default))
+        return 0
+    print(render(out))
+    print("Environment: " + ", ".join(f"{k}={v}" for k, v in out["environment"].items()))
+    return 0
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
