@@ -345,6 +345,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--horizon", type=int, default=d.horizon, help="periods")
     parser.add_argument("--iterations", type=int, default=d.iterations)
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    parser.add_argument("--final-lr-fraction", type=float, default=d.final_lr_fraction)
     parser.add_argument(
         "--rank", type=int, default=d.rank or 0, help="factorised head's rank (0: MLP head)"
     )
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         horizon=args.horizon,
         iterations=args.iterations,
         learning_rate=args.learning_rate,
+        final_lr_fraction=args.final_lr_fraction,
         embedding=args.embedding,
         rank=args.rank or None,
         hidden=tuple(int(h) for h in args.hidden.split(",")),

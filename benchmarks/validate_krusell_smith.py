@@ -310,6 +310,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=d.iterations)
     parser.add_argument("--n-samples", type=int, default=d.n_samples, help="paths per step")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    parser.add_argument("--final-lr-fraction", type=float, default=d.final_lr_fraction)
     parser.add_argument(
         "--rank", type=int, default=d.rank or 0, help="factorised head's rank (0: MLP head)"
     )
@@ -331,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         iterations=args.iterations,
         n_samples=args.n_samples,
         learning_rate=args.learning_rate,
+        final_lr_fraction=args.final_lr_fraction,
         embedding=args.embedding,
         rank=args.rank or None,
         hidden=tuple(int(h) for h in args.hidden.split(",")),

@@ -14,7 +14,7 @@ import pytest
 
 from hank_mfg.models import LinearQuadratic
 from hank_mfg.solvers.rspg import rspg
-from hank_mfg.solvers.spg import SPGConfig, TrainingDiverged, spg, train
+from hank_mfg.solvers.spg import SPGConfig, TrainingDiverged, spg
 
 SMALL = SPGConfig(
     iterations=6,
@@ -60,12 +60,12 @@ def test_resume_gives_the_uninterrupted_result(game, tmp_path):
         resumed.results["loss_by_iteration"], full.results["loss_by_iteration"]
     )
     for a, b in zip(
-        jax.tree_util.tree_leaves(resumed.params), jax.tree_util.tree_leaves(full.params), strict=True
+        jax.tree_util.tree_leaves(resumed.params),
+        jax.tree_util.tree_leaves(full.params),
+        strict=True,
     ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    np.testing.assert_array_equal(
-        resumed.history["exploitability"], full.history["exploitability"]
-    )
+    np.testing.assert_array_equal(resumed.history["exploitability"], full.history["exploitability"])
 
 
 class PoisonedLQ(LinearQuadratic):

@@ -352,14 +352,10 @@ def structural_gradient(
         agg: AggState, carry: Any, carry_axes: Any, keys_b: Array, v_end: Array | None, c_ct: Any
     ) -> tuple[Array, Any, Any]:
         def block(p: Any, c: Any) -> tuple[tuple[Any, Array], tuple[Any, ...]]:
-            (agg_end, c_end), (aggs, _, tables, caches) = run(carry_axes, True)(
-                p, agg, c, keys_b
-            )
+            (agg_end, c_end), (aggs, _, tables, caches) = run(carry_axes, True)(p, agg, c, keys_b)
             return (c_end, tables), (aggs, agg_end, caches)
 
-        (c_end, tables), pull, (aggs, agg_end, caches) = jax.vjp(
-            block, params, carry, has_aux=True
-        )
+        (c_end, tables), pull, (aggs, agg_end, caches) = jax.vjp(block, params, carry, has_aux=True)
         if v_end is None:
             v_end = jax.vmap(game.terminal_value)(agg_end)
         v_start, table_ct = jax.vmap(partial(_block_value_and_cotangent, game))(
@@ -394,9 +390,7 @@ def structural_gradient(
         (agg_end, c_end), _ = run(0)(params, *state, keys_b)
         return (agg_end, c_end), state
 
-    (agg_T, carry_T), (block_aggs, block_carries) = jax.lax.scan(
-        forward, (agg1, carry1), keys_rest
-    )
+    (agg_T, carry_T), (block_aggs, block_carries) = jax.lax.scan(forward, (agg1, carry1), keys_rest)
 
     # backward: re-run each block, recursion, pull back through the policy
     def backward(state: Any, xs: Any) -> tuple[Any, None]:

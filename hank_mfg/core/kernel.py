@@ -131,7 +131,7 @@ def _search_table(grid: np.ndarray) -> tuple[np.ndarray, float, float, int] | No
         # interval index of each bucket's left edge, then a one-bucket margin on each side
         edges = g[0] + width * np.arange(n_buckets + 3)
         edge = np.clip(np.searchsorted(g, edges, "right") - 1, 0, n - 2)
-        low = np.concatenate([[0], edge[: n_buckets]])  # bucket k-1's edge, k = 0…M
+        low = np.concatenate([[0], edge[:n_buckets]])  # bucket k-1's edge, k = 0…M
         high = edge[2 : n_buckets + 3]  # bucket k+2's edge (past the last: n - 2)
         steps = int(np.max(high - low))
         if steps <= _MAX_STEPS:
