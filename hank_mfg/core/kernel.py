@@ -432,10 +432,11 @@ class LotteryKernel:
         i, weight = self.lottery(policy)
         mass = mu.reshape(self.n_wealth, self.n_income, 1) * self._choice_prob(policy)
         income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
-        flat = i * self.n_income + income
-        idx = jnp.concatenate([flat.ravel(), (flat + self.n_income).ravel()])
-        upd = jnp.concatenate([(mass * (1.0 - weight)).ravel(), (mass * weight).ravel()])
-        after_savings = jnp.zeros(self.n_states, dtype=upd.dtype).at[idx].add(upd)
+        lower = (i * self.n_income + income).ravel()
+        # two scatter-adds rather than one of the concatenation: XLA:CPU runs that ~4x slower
+        after_savings = jnp.zeros(self.n_states, dtype=mass.dtype)
+        after_savings = after_savings.at[lower].add((mass * (1.0 - weight)).ravel())
+        after_savings = after_savings.at[lower + self.n_income].add((mass * weight).ravel())
         return (after_savings.reshape(self.n_wealth, self.n_income) @ self.Pi).ravel()
 
     def _choice_values(self, v: Array, policy: Array | None) -> Array:
