@@ -17,9 +17,11 @@ exactly (a sparse LU solve of ``μ = Qᵀ_σ μ``, ``Σ μ = 1``; or QuantEcon's
 
     K_s(r) = Σ_s μ_r(s) a(s)  =  K_d(r) = L (α Z / (r + δ))^(1/(1-α)).
 
-Nothing here uses the endogenous-grid method, the lottery kernel or JAX: it shares only the
-economy's primitives (grid, income process, preferences, firm) with
-:func:`hank_mfg.solvers.stationary.stationary_equilibrium`. Because the choice set is discrete,
+Nothing here uses the endogenous-grid method, the lottery kernel or JAX: with
+:func:`hank_mfg.solvers.stationary.stationary_equilibrium` it shares only the economy's
+primitives (grid, income process, preferences, firm), the search for a bracket of ``r`` and the
+sparse solve for a chain's stationary distribution (which the tests check against QuantEcon's
+``MarkovChain``). Because the choice set is discrete,
 ``K_s(r)`` is a step function of ``r``: Brent's method converges to the step that crosses
 ``K_d`` and the reported residual ``K_s − K_d`` is of the order of that step (it shrinks with
 the grid spacing), not of ``xtol``.
