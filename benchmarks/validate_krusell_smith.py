@@ -9,17 +9,29 @@ TFP good / bad with unemployment 4% / 10% — float64.
    distribution (last date in the good state) and pays the Krusell–Smith value at mean capital
    as terminal value; its policy recovers ``(K, z)`` from the observed prices ``(r, w)``.
 2. RSPG on that same game: a GRU over the observed prices ``(r, w)``, continuous savings
-   share, trained against sampled TFP paths (``n_samples`` per step).
+   share (default factorised head), trained against sampled TFP paths (``n_samples`` per
+   step), the learning rate annealed to 1% of its start (without the annealing the last
+   iterations scatter the exploitability over an order of magnitude).
 3. Both policies are rolled out and scored by the core (``evaluate``) on the same
    ``eval_paths`` TFP paths (one key for both; the paths are checked to be identical).
 
 Reported: each policy's exploitability (regret of a clairvoyant EGM deviator, mean over the
-paths, units of utility) and its ratio to ``|Σ_s mu_0 V_π,0|``; aggregate capital ``K_t``: its
-mean over paths and dates, the largest gap between the two mean paths over dates, and the
-5–95% band across paths (at the last date and averaged over dates); wall times.
+paths, units of utility) and its ratio to ``|Σ_s mu_0 V_π,0|``; the same against the exact
+best response under the lottery kernel (``validate_aiyagari.lottery_best_response``), which
+beats the EGM best response by about 5e-4 here (on coarse grids RSPG itself beats the EGM
+best response: its core exploitability turns negative); aggregate capital ``K_t``: its mean
+over paths and dates, the largest gap between the two mean paths over dates, the gap over the
+first half of the horizon, and the 5–95% band across paths (at the last date and averaged over
+dates); wall times.
 
 Targets: RSPG's exploitability at most twice the classical solution's; its mean capital
-(over paths and dates) within 0.5% of the classical one.
+(over paths and dates) within 0.5% of the classical one. RSPG optimises under the lottery
+kernel, where the exact best response to the Krusell–Smith path saves about 0.04% less per
+quarter than the Krusell–Smith (EGM) policy on the preset's 100-point grid (0.02% on 200
+points): RSPG's capital drifts below the classical path by a few tenths of a percent over the
+horizon, less on finer grids (``--n-wealth 200``).
+
+Run time on a shared 2-core CPU: about 3 minutes (float64, JIT compilation included).
 
 Usage::
 
@@ -55,18 +67,23 @@ TARGETS = {"exploitability_ratio": 2.0, "mean_K_gap_percent": 0.5}
 
 
 def _import_hank_mfg() -> None:
-    """Make ``hank_mfg`` importable when the script runs from a source checkout."""
+    """Make ``hank_mfg`` and the sibling benchmark modules importable from a checkout."""
     try:
         import hank_mfg  # noqa: F401
     except ImportError:
         sys.path.insert(0, str(REPO_ROOT))
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
 
 
 _import_hank_mfg()
 
+from validate_aiyagari import lottery_exploitability  # noqa: E402
+
 from hank_mfg.calibration import krusell_smith_1998  # noqa: E402
 from hank_mfg.core import Evaluation, evaluate  # noqa: E402
-from hank_mfg.models import krusell_smith  # noqa: E402
+from hank_mfg.models import HouseholdEconomy, krusell_smith  # noqa: E402
 from hank_mfg.solvers.krusell_smith import solve_krusell_smith  # noqa: E402
 from hank_mfg.solvers.rspg import rspg  # noqa: E402
 from hank_mfg.solvers.spg import SPGConfig  # noqa: E402
@@ -93,10 +110,10 @@ class KrusellSmithValidation:
     ks_burn_in: int = 500
     ks_tol: float = 1e-6
     ks_seed: int = 0
-    iterations: int = 1500
+    iterations: int = 8000
     n_samples: int = 8
     learning_rate: float = 1e-2
-    final_lr_fraction: float = 0.1
+    final_lr_fraction: float = 0.01
     max_grad_norm: float = 1.0
     hidden: tuple[int, ...] = (64, 64)
     rank: int | None = 32
@@ -141,12 +158,18 @@ def capital_summary(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def policy_figures(ev: Evaluation) -> dict[str, Any]:
-    """Exploitability, mean value and capital statistics of one evaluated policy."""
+def policy_figures(game: HouseholdEconomy, ev: Evaluation) -> dict[str, Any]:
+    """Exploitability, mean value and capital statistics of one evaluated policy.
+
+    ``exploitability`` is the core's (EGM best response); ``exploitability_exact_lottery``
+    uses the exact best response under the lottery kernel (see
+    ``validate_aiyagari.lottery_best_response``), a stricter yardstick.
+    """
     expl = float(ev.exploitability.value)
     mean_value = float(np.mean(ev.exploitability.policy_return))
     return {
         "exploitability": expl,
+        "exploitability_exact_lottery": lottery_exploitability(game, ev),
         "exploitability_per_path_p95": float(np.percentile(ev.exploitability.per_sample, 95)),
         "mean_value": mean_value,
         "relative_exploitability": expl / abs(mean_value),
@@ -191,12 +214,18 @@ def run(settings: KrusellSmithValidation, *, verbose: bool = False) -> dict[str,
     if not same_paths:
         raise RuntimeError("the two evaluations did not see the same TFP paths")
 
-    classical, learned = policy_figures(ev_ks), policy_figures(ev_rl)
+    classical, learned = policy_figures(game, ev_ks), policy_figures(game, ev_rl)
     K_ks, K_rl = np.asarray(classical["K"]["mean_by_t"]), np.asarray(learned["K"]["mean_by_t"])
+    half = settings.horizon // 2 + 1  # dates 0…T/2
     comparison = {
         "exploitability_ratio": learned["exploitability"] / classical["exploitability"],
+        "exploitability_ratio_exact_lottery": learned["exploitability_exact_lottery"]
+        / classical["exploitability_exact_lottery"],
         "mean_K_gap_percent": 100.0 * abs(learned["K"]["mean"] / classical["K"]["mean"] - 1.0),
         "mean_K_path_max_gap_percent": float(100.0 * np.max(np.abs(K_rl / K_ks - 1.0))),
+        "mean_K_gap_first_half_percent": float(
+            100.0 * abs(K_rl[:half].mean() / K_ks[:half].mean() - 1.0)
+        ),
         "same_tfp_paths": same_paths,
     }
     targets_met = {name: bool(comparison[name] <= bound) for name, bound in TARGETS.items()}
@@ -232,26 +261,28 @@ def run(settings: KrusellSmithValidation, *, verbose: bool = False) -> dict[str,
 def render(out: dict[str, Any]) -> str:
     """The report as a plain-text table."""
     s, ks, rl, cmp = out["settings"], out["krusell_smith"], out["rspg"], out["comparison"]
-    rule = "-" * 80
+    rule = "-" * 92
     b = np.asarray(ks["coefficients"])
     lines = [
         f"Krusell-Smith (1998), {s['n_wealth']} wealth points, horizon {s['horizon']} quarters, "
         f"{s['eval_paths']} common TFP paths",
         f"KS algorithm: log K' = {b[0, 0]:.4f} + {b[0, 1]:.4f} log K (good), "
         f"{b[1, 0]:.4f} + {b[1, 1]:.4f} log K (bad); {ks['seconds']:.0f} s",
-        f"RSPG: {s['iterations']} iterations x {s['n_samples']} paths, lr {s['learning_rate']}, "
-        f"hidden {tuple(s['hidden'])}, GRU {s['embedding']}; {rl['train_seconds']:.0f} s",
+        f"RSPG: {s['iterations']} iterations x {s['n_samples']} paths, lr {s['learning_rate']} "
+        f"-> x{s['final_lr_fraction']}, hidden {tuple(s['hidden'])}, rank {s['rank']}, GRU "
+        f"{s['embedding']}; {rl['train_seconds']:.0f} s",
         rule,
-        f"{'policy':<14}{'expl':>11}{'expl/|V|':>11}{'mean K':>10}{'band 5-95% at T':>22}"
-        f"{'mean width':>12}",
+        f"{'policy':<14}{'expl':>11}{'expl/|V|':>11}{'expl exact':>12}{'mean K':>10}"
+        f"{'band 5-95% at T':>22}{'mean width':>12}",
+        f"{'':<14}{'(EGM BR)':>11}{'':>11}{'(lottery)':>12}",
         rule,
     ]
     for name, f in (("Krusell-Smith", ks), ("RSPG", rl)):
         K = f["K"]
         lines.append(
             f"{name:<14}{f['exploitability']:>11.3e}{f['relative_exploitability']:>11.2e}"
-            f"{K['mean']:>10.4f}{K['p05_by_t'][-1]:>11.4f}-{K['p95_by_t'][-1]:<10.4f}"
-            f"{K['band_width_mean']:>12.4f}"
+            f"{f['exploitability_exact_lottery']:>12.3e}{K['mean']:>10.4f}"
+            f"{K['p05_by_t'][-1]:>11.4f}-{K['p95_by_t'][-1]:<10.4f}{K['band_width_mean']:>12.4f}"
         )
     T = len(ks["K"]["mean_by_t"]) - 1
     dates = sorted({0, T // 4, T // 2, 3 * T // 4, T})
@@ -262,10 +293,12 @@ def render(out: dict[str, Any]) -> str:
             f"{t}: {ks['K']['mean_by_t'][t]:.3f}/{rl['K']['mean_by_t'][t]:.3f}" for t in dates
         ),
         f"exploitability ratio RSPG/KS {cmp['exploitability_ratio']:.3f} (target <= 2): "
-        f"{'ok' if out['targets_met']['exploitability_ratio'] else 'MISSED'}",
+        f"{'ok' if out['targets_met']['exploitability_ratio'] else 'MISSED'}; against the "
+        f"exact lottery best response {cmp['exploitability_ratio_exact_lottery']:.3f}",
         f"mean K gap {cmp['mean_K_gap_percent']:.3f}% (target <= 0.5%): "
         f"{'ok' if out['targets_met']['mean_K_gap_percent'] else 'MISSED'}; largest gap of "
-        f"the mean paths over dates {cmp['mean_K_path_max_gap_percent']:.3f}%",
+        f"the mean paths over dates {cmp['mean_K_path_max_gap_percent']:.3f}%; mean K gap over "
+        f"dates 0..T/2 {cmp['mean_K_gap_first_half_percent']:.3f}%",
         f"total wall time (s): {out['seconds']:.0f}",
     ]
     return "\n".join(lines)

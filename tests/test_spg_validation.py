@@ -35,7 +35,7 @@ def test_spg_lowers_the_exploitability_of_a_tiny_aiyagari_game():
     from hank_mfg.solvers.spg import SPGConfig, spg
     from hank_mfg.solvers.stationary import stationary_equilibrium
 
-    cal = aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=24, n_income=3, wealth_max=60.0)
+    cal = aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=24, n_income=3, wealth_max=100.0)
     economy = aiyagari(cal)
     eq = stationary_equilibrium(economy)
     game = va.validation_game(economy, eq, horizon=4)
@@ -46,10 +46,14 @@ def test_spg_lowers_the_exploitability_of_a_tiny_aiyagari_game():
         hidden=(16,),
         embedding=4,
         rank=8,
-        eval_every=20,
+        eval_every=40,
         eval_samples=1,
+        normalise_observations=False,  # one compilation less; prices are constant here
     )
-    sol = spg(game, config)
+    with warnings.catch_warnings():
+        # on this coarse grid a little mass may save beyond its top point while learning
+        warnings.filterwarnings("ignore", message=".*above the top.*", category=RuntimeWarning)
+        sol = spg(game, config)
     hist = sol.history["exploitability"]
     print(f"\nexploitability {hist[0]:.3e} -> {hist[-1]:.3e}")
     assert np.all(np.isfinite(hist)) and hist[-1] >= -1e-10
@@ -71,6 +75,7 @@ def test_spg_and_rspg_agree_with_the_stationary_equilibrium():
         assert f["savings_error_percent"] < 2.0
         assert f["savings_error_mean_over_t_percent"] < 2.0
         assert 0.0 <= f["relative_exploitability"] < 2e-3
+        assert 0.0 <= f["exploitability_exact_lottery"] < 2e-3 * abs(f["mean_value"])
         assert f["history"]["exploitability"][-1] < 0.1 * f["history"]["exploitability"][0]
 
 
@@ -91,11 +96,18 @@ def test_rspg_agrees_with_krusell_smith():
         warnings.filterwarnings("ignore", message=".*above the top.*", category=RuntimeWarning)
         out = vk.run(settings)
     print("\n" + vk.render(out))
-    cmp = out["comparison"]
+    cmp, ks, rl = out["comparison"], out["krusell_smith"], out["rspg"]
     assert cmp["same_tfp_paths"]
-    assert out["krusell_smith"]["converged"]
-    assert out["rspg"]["exploitability"] < 3.0 * out["krusell_smith"]["exploitability"]
-    assert cmp["mean_K_gap_percent"] < 1.0
-    # capital moves with TFP under both policies: the bands overlap and have similar widths
-    ks_width = out["krusell_smith"]["K"]["band_width_mean"]
-    assert 0.5 * ks_width < out["rspg"]["K"]["band_width_mean"] < 2.0 * ks_width
+    assert ks["converged"]
+    # the core's yardstick (EGM best response) and the exact one under the lottery kernel; on
+    # this coarse grid the EGM best response is beaten by RSPG (negative figure), the exact
+    # one is not
+    assert rl["exploitability"] < 2.0 * ks["exploitability"]
+    assert 0.0 <= rl["exploitability_exact_lottery"] < 2.0 * ks["exploitability_exact_lottery"]
+    # RSPG optimises under the lottery kernel, where households save slightly less than the
+    # EGM policy: the gap in capital shrinks with the grid (about 0.8% here, 0.4% with the
+    # preset's 100 points)
+    assert cmp["mean_K_gap_percent"] < 1.5
+    # capital moves with TFP under both policies: bands of similar widths
+    ks_width = ks["K"]["band_width_mean"]
+    assert 0.5 * ks_width < rl["K"]["band_width_mean"] < 2.0 * ks_width

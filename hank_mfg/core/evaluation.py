@@ -31,7 +31,7 @@ from flax import struct
 
 from hank_mfg.core.game import AggState, MeanFieldGame
 from hank_mfg.core.kernel import with_cache
-from hank_mfg.core.rollout import MeanFieldPath, Policy, rollout, scan_periods
+from hank_mfg.core.rollout import MeanFieldPath, Policy, period, rollout
 
 Array = jax.Array
 
@@ -249,42 +249,26 @@ def evaluate(
 # --- the structural policy gradient ----------------------------------------------------------
 
 
-def _block_value_and_cotangent(
-    game: MeanFieldGame,
-    aggs: AggState,
-    agg_end: AggState,
-    tables: Array,
-    v_end: Array,
-    caches: Any = (),
+def _period_value_and_cotangent(
+    game: MeanFieldGame, agg: AggState, next_agg: AggState, table: Array, v_next: Array, cache: Any
 ) -> tuple[Array, Array]:
-    """Backward recursion over one block of a path, with the gradient weight of each table.
+    """One period of the value recursion, with the gradient weight of the period's table.
 
-    For periods ``t`` of the block (dates ``aggs``, then ``agg_end``), ``v_t = q_t(π_t)`` with
-    ``q_t(π) = r_π,t + γ A_π,t v_{t+1}``, and the cotangent of the table ``π_t`` is
-    ``∂/∂π_t Σ_s γ^t mu_t(s) q_t(π_t)(s)``: the stand-in agent follows the population's
-    policy from ``mu_0``, so its state distribution at ``t`` is the population's ``mu_t``, and
-    this is ``∂/∂π_t Σ_s mu_0(s) V_0(s)`` (the policy-gradient identity, exact).
-    ``caches``: the periods' kernel caches from the rollout (see :func:`~hank_mfg.core.
-    kernel.kernel_cache`), or ``()``. Returns ``(v at the block's first date [n_states],
-    cotangents like tables)``.
+    ``v_t = q_t(π_t)`` with ``q_t(π) = r_π,t + γ A_π,t v_{t+1}``; the table's cotangent is
+    ``∂/∂π_t Σ_s γ^t mu_t(s) q_t(π_t)(s)``. The stand-in agent follows the population's policy
+    from ``mu_0``, so its state distribution at ``t`` is the population's ``mu_t``, and this is
+    ``∂/∂π_t Σ_s mu_0(s) V_0(s)`` (the policy-gradient identity; exact). ``cache``: the
+    period's kernel cache from the rollout, or ``()``. Returns ``(v_t, cotangent)``.
     """
-    nxt = jax.tree_util.tree_map(lambda xs, x: jnp.concatenate([xs[1:], x[None]], 0), aggs, agg_end)
+    kernel = with_cache(game.kernel(agg, next_agg.z), cache)
 
-    def period(v_next, inputs):
-        agg_t, agg_n, table, cache = inputs
-        kernel = with_cache(game.kernel(agg_t, agg_n.z), cache)
+    def q(tab: Array) -> Array:
+        return game.policy_reward(agg, next_agg, tab) + game.discount * kernel.expect(v_next, tab)
 
-        def q(tab: Array) -> Array:
-            return game.policy_reward(agg_t, agg_n, tab) + game.discount * kernel.expect(
-                v_next, tab
-            )
-
-        v, pull = jax.vjp(q, table)
-        weight = agg_t.mu * jnp.asarray(game.discount, dtype=v.dtype) ** agg_t.t
-        (ct,) = pull(weight.astype(v.dtype))
-        return v, ct
-
-    return jax.lax.scan(period, v_end, (aggs, nxt, tables, caches), reverse=True)
+    v, pull = jax.vjp(q, table)
+    weight = agg.mu * jnp.asarray(game.discount, dtype=v.dtype) ** agg.t
+    (ct,) = pull(weight.astype(v.dtype))
+    return v, ct
 
 
 def _is_float(x: Any) -> bool:
@@ -301,10 +285,14 @@ def _cotangent(primal: Any, stored: Any) -> Any:
 
 
 def _storable(primal: Any, ct: Any) -> Any:
-    """A cotangent that a ``lax.scan`` can carry (float0 leaves become scalar zeros)."""
+    """A cotangent that ``lax.scan`` can carry (integer leaves become scalar zeros)."""
     return jax.tree_util.tree_map(
         lambda p, c: c if _is_float(p) else jnp.zeros((), dtype=jnp.float32), primal, ct
     )
+
+
+def _add(a: Any, b: Any) -> Any:
+    return jax.tree_util.tree_map(jnp.add, a, b)
 
 
 def structural_gradient(
@@ -321,96 +309,96 @@ def structural_gradient(
     population's mean-field path being taken as given (as in a Nash equilibrium). Returns
     ``(J, ∂J/∂θ)``; ``J`` in units of the game's reward.
 
-    The gradient is the structural policy gradient without differentiating through the value
-    recursion: one rollout (the policy differentiated, the population under
-    ``stop_gradient``), one backward recursion ``v_t = r_π,t + γ A_π,t v_{t+1}`` that also
-    gives each period's table cotangent ``γ^t mu_t ∂q_t/∂π_t`` (the stand-in agent's state
-    distribution is the population's ``mu_t``), and one pull-back through the policy. This
-    equals ``jax.grad`` of ``Σ mu_0 V_0`` through the recursion, at a fraction of its time and
-    memory.
+    The result equals ``jax.grad`` of ``Σ mu_0 V_0`` through the value recursion, without
+    differentiating (or storing the residuals of) the recursion: one rollout over all samples
+    that keeps each period's aggregate state, policy memory and kernel cache; then one backward
+    pass that, period by period, re-evaluates the policy under ``jax.vjp``, steps the value
+    recursion ``v_t = r_π,t + γ A_π,t v_{t+1}``, takes the table's cotangent
+    ``γ^t mu_t ∂q_t/∂π_t`` (the stand-in agent's state distribution is the population's
+    ``mu_t``) and pulls it back into the parameters and the memory of the period before.
 
-    ``remat_chunk``: periods per block. With it, the forward pass keeps only the state at block
-    boundaries (aggregate state and policy memory); the backward pass re-runs each block
-    before its recursion, so memory grows like ``T / remat_chunk + remat_chunk`` instead of
-    ``T`` (the price: one more rollout). Not jitted itself: call it under ``jit``.
+    ``remat_chunk``: periods per block. The rollout then keeps only the state at block
+    boundaries; the backward pass re-runs each block before stepping back through it, so memory
+    grows like ``T / remat_chunk + remat_chunk`` instead of ``T`` (for one more rollout).
+    Not jitted itself: call it under ``jit``.
     """
     T = game.horizon
     n_samples = keys.shape[0]
     chunk = T if remat_chunk is None else max(1, min(int(remat_chunk), T))
     split = jax.vmap(jax.random.split)(keys)
     agg0 = jax.vmap(game.reset)(split[:, 0])
-    period_keys = jax.vmap(lambda k: jax.random.split(k, T))(split[:, 1])
-    carry0, init_pull = jax.vjp(policy.init, params)
+    # period keys as rollout_keys draws them, time-major: [T, n_samples]
+    period_keys = jnp.swapaxes(jax.vmap(lambda k: jax.random.split(k, T))(split[:, 1]), 0, 1)
+    ready, prepare_pull = jax.vjp(policy.prepared, params)
+    carry_init, init_pull = jax.vjp(policy.init, params)
+    carry0 = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (n_samples, *jnp.shape(x))), carry_init
+    )
+    apply = jax.vmap(policy.apply, in_axes=(None, 0, 0))
+    observe = jax.vmap(game.observe)
+    value_and_cotangent = jax.vmap(partial(_period_value_and_cotangent, game))
 
-    def run(carry_axes: Any, keep_kernels: bool = False) -> Callable[..., Any]:
-        single = partial(
-            scan_periods, game, policy, hold_population=True, keep_kernels=keep_kernels
-        )
-        return jax.vmap(single, in_axes=(None, 0, carry_axes, 0))
+    def forward(keep: bool) -> Callable[..., Any]:
+        one = partial(period, game, policy, ready, keep_kernel=keep)
 
-    def backward_block(
-        agg: AggState, carry: Any, carry_axes: Any, keys_b: Array, v_end: Array | None, c_ct: Any
-    ) -> tuple[Array, Any, Any]:
-        def block(p: Any, c: Any) -> tuple[tuple[Any, Array], tuple[Any, ...]]:
-            (agg_end, c_end), (aggs, _, tables, caches) = run(carry_axes, True)(p, agg, c, keys_b)
-            return (c_end, tables), (aggs, agg_end, caches)
+        def step(state: Any, key_t: Array) -> tuple[Any, Any]:
+            agg, carry = state
+            next_agg, next_carry, _, _, cache = jax.vmap(one)(agg, carry, key_t)
+            return (next_agg, next_carry), ((agg, carry, cache) if keep else None)
 
-        (c_end, tables), pull, (aggs, agg_end, caches) = jax.vjp(block, params, carry, has_aux=True)
-        if v_end is None:
-            v_end = jax.vmap(game.terminal_value)(agg_end)
-        v_start, table_ct = jax.vmap(partial(_block_value_and_cotangent, game))(
-            aggs, agg_end, tables, v_end, caches
-        )
-        if c_ct is None:
-            c_ct = jax.tree_util.tree_map(jnp.zeros_like, c_end)
-        p_ct, carry_ct = pull((_cotangent(c_end, c_ct), table_ct / n_samples))
-        return v_start, p_ct, carry_ct
+        return step
 
-    def total(p_ct: Any, carry0_ct: Any) -> Any:
-        (init_ct,) = init_pull(carry0_ct)
-        return jax.tree_util.tree_map(jnp.add, p_ct, init_ct)
+    def backward(state: Any, stored: Any) -> tuple[Any, None]:
+        v_next, next_agg, carry_ct, ready_ct = state
+        agg, carry, cache = stored
+        obs = observe(agg)
+        (next_carry, table), pull = jax.vjp(lambda r, c: apply(r, c, obs), ready, carry)
+        v, table_ct = value_and_cotangent(agg, next_agg, table, v_next, cache)
+        r_ct, c_ct = pull((_cotangent(next_carry, carry_ct), table_ct / n_samples))
+        return (v, agg, _storable(carry, c_ct), _add(ready_ct, r_ct)), None
 
-    def ret(v0: Array) -> Array:
-        return jnp.mean(jnp.sum(agg0.mu * v0, axis=-1))
+    def block(agg: AggState, carry: Any, keys_b: Array, state: Any) -> Any:
+        """Roll a block forward keeping its periods, then step back through it."""
+        _, stored = jax.lax.scan(forward(True), (agg, carry), keys_b)
+        return jax.lax.scan(backward, state, stored, reverse=True)[0]
+
+    def start(agg_T: AggState, carry_T: Any) -> Any:
+        v_T = jax.vmap(game.terminal_value)(agg_T)
+        zero_ct = _storable(carry_T, jax.tree_util.tree_map(jnp.zeros_like, carry_T))
+        return v_T, agg_T, zero_ct, jax.tree_util.tree_map(jnp.zeros_like, ready)
 
     if chunk == T:
-        v0, p_ct, carry0_ct = backward_block(agg0, carry0, None, period_keys, None, None)
-        return ret(v0), total(p_ct, carry0_ct)
+        (agg_T, carry_T), stored = jax.lax.scan(forward(True), (agg0, carry0), period_keys)
+        state = jax.lax.scan(backward, start(agg_T, carry_T), stored, reverse=True)[0]
+    else:
+        first = T % chunk or chunk
+        n_rest = (T - first) // chunk
+        keys_first = period_keys[:first]
+        keys_rest = period_keys[first:].reshape((n_rest, chunk, *period_keys.shape[1:]))
+        # forward: keep only each block's starting aggregate state and policy memory
+        edge, _ = jax.lax.scan(forward(False), (agg0, carry0), keys_first)
 
-    first = T % chunk or chunk
-    n_rest = (T - first) // chunk
-    keys_first = period_keys[:, :first]
-    keys_rest = period_keys[:, first:].reshape((n_samples, n_rest, chunk) + keys.shape[1:])
-    keys_rest = jnp.swapaxes(keys_rest, 0, 1)
+        def forward_block(state: Any, keys_b: Array) -> tuple[Any, Any]:
+            return jax.lax.scan(forward(False), state, keys_b)[0], state
 
-    # forward: keep the aggregate state and the policy's memory at each block's start
-    (agg1, carry1), _ = run(None)(params, agg0, carry0, keys_first)
+        (agg_T, carry_T), (block_aggs, block_carries) = jax.lax.scan(forward_block, edge, keys_rest)
 
-    def forward(state: Any, keys_b: Array) -> tuple[Any, Any]:
-        (agg_end, c_end), _ = run(0)(params, *state, keys_b)
-        return (agg_end, c_end), state
+        def backward_block(state: Any, xs: Any) -> tuple[Any, None]:
+            return block(*xs, state), None
 
-    (agg_T, carry_T), (block_aggs, block_carries) = jax.lax.scan(forward, (agg1, carry1), keys_rest)
+        state = jax.lax.scan(
+            backward_block,
+            start(agg_T, carry_T),
+            (block_aggs, block_carries, keys_rest),
+            reverse=True,
+        )[0]
+        state = block(agg0, carry0, keys_first, state)
 
-    # backward: re-run each block, recursion, pull back through the policy
-    def backward(state: Any, xs: Any) -> tuple[Any, None]:
-        v_next, c_ct, acc = state
-        agg_b, carry_b, keys_b = xs
-        c_ct = _cotangent(carry_b, c_ct)
-        v, p_ct, carry_ct = backward_block(agg_b, carry_b, 0, keys_b, v_next, c_ct)
-        acc = jax.tree_util.tree_map(jnp.add, acc, p_ct)
-        return (v, _storable(carry_b, carry_ct), acc), None
-
-    v_T = jax.vmap(game.terminal_value)(agg_T)
-    zero_ct = _storable(carry_T, jax.tree_util.tree_map(jnp.zeros_like, carry_T))
-    zero_params = jax.tree_util.tree_map(jnp.zeros_like, params)
-    (v1, c_ct1, acc), _ = jax.lax.scan(
-        backward,
-        (v_T, zero_ct, zero_params),
-        (block_aggs, block_carries, keys_rest),
-        reverse=True,
+    v0, _, carry0_ct, ready_ct = state
+    # the memory started equal on every path: its cotangent is the sum over paths
+    carry0_ct = jax.tree_util.tree_map(
+        lambda p, c: jnp.sum(c, axis=0) if _is_float(p) else c, carry_init, carry0_ct
     )
-    v0, p_ct, carry0_ct = backward_block(
-        agg0, carry0, None, keys_first, v1, _cotangent(carry1, c_ct1)
-    )
-    return ret(v0), total(jax.tree_util.tree_map(jnp.add, acc, p_ct), carry0_ct)
+    (grads,) = prepare_pull(ready_ct)
+    (init_grads,) = init_pull(_cotangent(carry_init, carry0_ct))
+    return jnp.mean(jnp.sum(agg0.mu * v0, axis=-1)), _add(grads, init_grads)

@@ -93,6 +93,14 @@ def with_cache(kernel: Any, cache: Any) -> Any:
     return kernel.with_cache(cache)
 
 
+def _at(x: Array, *index: Array) -> Any:
+    """``x.at[index]`` for indices known to lie in range (no clamping, no negative wrap)."""
+    return x.at[index]
+
+
+_IN_RANGE: dict[str, Any] = {"mode": "promise_in_bounds", "wrap_negative_indices": False}
+
+
 def is_concrete(*arrays: Any) -> bool:
     """True when no argument is a JAX tracer, i.e. values can be checked eagerly."""
     return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(arrays))
@@ -157,9 +165,9 @@ def grid_interval(grid: Array, x: Array) -> Array:
     start, origin, inv_width, steps = table
     bucket = jnp.floor((x - origin) * inv_width)
     bucket = jnp.clip(jnp.nan_to_num(bucket), 0, start.size - 1).astype(jnp.int32)
-    i = jnp.asarray(start)[bucket]
+    i = _at(jnp.asarray(start), bucket).get(**_IN_RANGE)
     for _ in range(steps):  # never overshoots: moves up only while x >= grid[i + 1]
-        above = x >= grid[jnp.minimum(i + 1, n - 1)]
+        above = x >= _at(grid, jnp.minimum(i + 1, n - 1)).get(**_IN_RANGE)
         i = i + above.astype(jnp.int32)
     return jnp.minimum(i, n - 2)
 
@@ -397,7 +405,8 @@ class LotteryKernel:
         grid = self.wealth_grid
         a_next = self.next_wealth(policy)
         i = grid_interval(grid, a_next)
-        weight = jnp.clip((a_next - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
+        low, high = _at(grid, i).get(**_IN_RANGE), _at(grid, i + 1).get(**_IN_RANGE)
+        weight = jnp.clip((a_next - low) / (high - low), 0.0, 1.0)
         return i, weight
 
     def cache(self) -> tuple[Array, Array] | tuple[()]:
@@ -435,8 +444,10 @@ class LotteryKernel:
         lower = (i * self.n_income + income).ravel()
         # two scatter-adds rather than one of the concatenation: XLA:CPU runs that ~4x slower
         after_savings = jnp.zeros(self.n_states, dtype=mass.dtype)
-        after_savings = after_savings.at[lower].add((mass * (1.0 - weight)).ravel())
-        after_savings = after_savings.at[lower + self.n_income].add((mass * weight).ravel())
+        after_savings = _at(after_savings, lower).add((mass * (1.0 - weight)).ravel(), **_IN_RANGE)
+        after_savings = _at(after_savings, lower + self.n_income).add(
+            (mass * weight).ravel(), **_IN_RANGE
+        )
         return (after_savings.reshape(self.n_wealth, self.n_income) @ self.Pi).ravel()
 
     def _choice_values(self, v: Array, policy: Array | None) -> Array:
@@ -444,7 +455,9 @@ class LotteryKernel:
         v_income = v.reshape(self.n_wealth, self.n_income) @ self.Pi.T  # E over e' given e
         i, weight = self.lottery(policy)
         income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
-        return (1.0 - weight) * v_income[i, income] + weight * v_income[i + 1, income]
+        below = _at(v_income, i, income).get(**_IN_RANGE)
+        above = _at(v_income, i + 1, income).get(**_IN_RANGE)
+        return (1.0 - weight) * below + weight * above
 
     def expect(self, v: Array, policy: Array) -> Array:
         """``A v``: ``Pi`` over income first, then the lottery's weighted gather."""

@@ -32,8 +32,8 @@ __all__ = [
     "memoryless",
     "policy_actions",
     "rollout",
+    "period",
     "rollout_keys",
-    "scan_periods",
     "time_varying_policy",
 ]
 
@@ -108,43 +108,30 @@ class MeanFieldPath:
         return self.agg.mu
 
 
-def scan_periods(
+def period(
     game: MeanFieldGame,
     policy: Policy,
     params: Params,
     agg: AggState,
     carry: Carry,
-    keys: Array,
+    key: Array,
     *,
-    hold_population: bool = False,
-    keep_kernels: bool = False,
-) -> tuple[tuple[AggState, Carry], tuple[AggState, Array, Array, Any]]:
-    """Run one path for ``len(keys)`` periods from ``(agg, carry)``, one key per period.
+    keep_kernel: bool = False,
+) -> tuple[AggState, Carry, Array, Array, Any]:
+    """One period of one path: observe, act, move the population.
 
-    Returns ``((agg_end, carry_end), (aggs, obs, tables, caches))``: the aggregate states,
-    observations and policy tables of the periods run, and with ``keep_kernels`` each period's
-    :func:`~hank_mfg.core.kernel.kernel_cache` (else ``()``) so that a later pass over the
-    same periods need not recompute it. With ``hold_population`` the population moves under
-    ``stop_gradient(table)``: differentiating then sees the policy's tables and memory only,
-    the mean-field path being taken as given (structural policy gradient).
+    ``params`` as :meth:`Policy.prepared` gives them. Returns ``(next_agg, next_carry, obs,
+    table, cache)``; with ``keep_kernel``, ``cache`` is the period's
+    :func:`~hank_mfg.core.kernel.kernel_cache` (else ``()``), so that a later pass over the
+    same period (the value recursion) need not recompute it.
     """
-    ready = policy.prepared(params)
-
-    def period(state, key_t):
-        agg, carry = state
-        obs = game.observe(agg)
-        carry, table = policy.apply(ready, carry, obs)
-        acted = jax.lax.stop_gradient(table) if hold_population else table
-        cache: Any = ()
-        if keep_kernels:
-            kernel = game.kernel(agg, game.next_noise(key_t, agg))
-            cache = kernel_cache(kernel)
-            next_agg = game.step(key_t, agg, acted, with_cache(kernel, cache))
-        else:
-            next_agg = game.step(key_t, agg, acted)
-        return (next_agg, carry), (agg, obs, table, cache)
-
-    return jax.lax.scan(period, (agg, carry), keys)
+    obs = game.observe(agg)
+    carry, table = policy.apply(params, carry, obs)
+    if not keep_kernel:
+        return game.step(key, agg, table), carry, obs, table, ()
+    kernel = game.kernel(agg, game.next_noise(key, agg))
+    cache = kernel_cache(kernel)
+    return game.step(key, agg, table, with_cache(kernel, cache)), carry, obs, table, cache
 
 
 def _single_rollout(
@@ -152,10 +139,15 @@ def _single_rollout(
 ) -> tuple[AggState, Array, Array]:
     key_reset, key_path = jax.random.split(key)
     agg0 = game.reset(key_reset)
+    ready = policy.prepared(params)
+
+    def step(state, key_t):
+        agg, carry = state
+        next_agg, carry, obs, table, _ = period(game, policy, ready, agg, carry, key_t)
+        return (next_agg, carry), (agg, obs, table)
+
     keys = jax.random.split(key_path, game.horizon)
-    (agg_T, _), (aggs, obs, tables, _) = scan_periods(
-        game, policy, params, agg0, policy.init(params), keys
-    )
+    (agg_T, _), (aggs, obs, tables) = jax.lax.scan(step, (agg0, policy.init(params)), keys)
     append = partial(jax.tree_util.tree_map, lambda xs, x: jnp.concatenate([xs, x[None]], 0))
     return append(aggs, agg_T), append(obs, game.observe(agg_T)), tables
 

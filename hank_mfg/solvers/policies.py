@@ -35,11 +35,41 @@ from hank_mfg.core.rollout import Policy
 
 Array = jax.Array
 
-__all__ = ["AggregateEncoder", "FactorisedHead", "PolicyHead", "PolicyNetwork", "policy_network"]
+__all__ = [
+    "AggregateEncoder",
+    "FactorisedHead",
+    "N_CLOCK",
+    "PolicyHead",
+    "PolicyNetwork",
+    "clock_features",
+    "policy_network",
+]
+
+
+#: Number of clock features (see :func:`clock_features`).
+N_CLOCK = 8
+
+
+def clock_features(t: Array, horizon: int, dtype: Any = jnp.float32) -> Array:
+    """Features of the period ``t`` of a ``horizon``-period game, ``[N_CLOCK]`` in [-1, 1].
+
+    ``t / T``, ``cos(π j t / T)`` for ``j = 1…4`` (position in the episode) and
+    ``exp(-k / c)`` for ``c = 1, 4, 16`` with ``k = T - 1 - t`` periods left (the end).
+    """
+    t = jnp.asarray(t, dtype=dtype)
+    tau = t / horizon
+    left = jnp.maximum(horizon - 1 - t, 0.0)
+    waves = [jnp.cos(jnp.pi * j * tau) for j in range(1, 5)]
+    ends = [jnp.exp(-left / c) for c in (1.0, 4.0, 16.0)]
+    return jnp.stack([tau, *waves, *ends]).astype(dtype)
 
 
 class AggregateEncoder(nn.Module):
-    """Embedding of the shared observation: an MLP of ``o_t`` or a GRU over ``o_0…o_t``."""
+    """Embedding of the shared observation: an MLP of ``o_t`` or a GRU over ``o_0…o_t``.
+
+    Its input is the normalised observation, followed by clock features when the network has
+    a clock (see :func:`policy_network`).
+    """
 
     size: int
     recurrent: bool
@@ -122,6 +152,7 @@ class PolicyNetwork:
         policy: the :class:`~hank_mfg.core.rollout.Policy` (``init``/``apply`` over params).
         encoder, head: the flax modules (head: :class:`FactorisedHead` or :class:`PolicyHead`).
         n_obs: length of the shared observation.
+        clock: whether the encoder also sees the period (its memory counts periods).
     """
 
     game: MeanFieldGame
@@ -129,6 +160,7 @@ class PolicyNetwork:
     head: FactorisedHead | PolicyHead
     n_obs: int
     policy: Policy
+    clock: bool = False
 
     def init(self, key: Array, obs_loc: Any = None, obs_scale: Any = None) -> dict[str, Any]:
         """Initial parameters ``{"encoder", "head", "obs": {"loc", "scale"}}``.
@@ -138,7 +170,8 @@ class PolicyNetwork:
         k_enc, k_head = jax.random.split(key)
         features = self.game.state_features()
         carry = jnp.zeros(self.encoder.size, dtype=features.dtype)
-        enc = self.encoder.init(k_enc, carry, jnp.zeros(self.n_obs, dtype=features.dtype))
+        n_in = self.n_obs + (N_CLOCK if self.clock else 0)
+        enc = self.encoder.init(k_enc, carry, jnp.zeros(n_in, dtype=features.dtype))
         head = self.head.init(k_head, features, carry)
         loc = jnp.zeros(self.n_obs) if obs_loc is None else jnp.asarray(obs_loc)
         scale = jnp.ones(self.n_obs) if obs_scale is None else jnp.asarray(obs_scale)
@@ -154,6 +187,7 @@ def policy_network(
     embedding: int = 32,
     recurrent: bool = False,
     rank: int | None = None,
+    clock: bool | None = None,
 ) -> PolicyNetwork:
     """Build the policy network of a game (discrete probabilities or a continuous share).
 
@@ -168,6 +202,10 @@ def policy_network(
         recurrent: GRU over the observation history (RSPG) instead of a memoryless MLP (SPG).
         rank: width of the state basis of a :class:`FactorisedHead` (>= 1); ``None``: the
             per-state MLP :class:`PolicyHead`.
+        clock: the encoder also sees the period ``t`` (:func:`clock_features`; its memory
+            then holds ``(GRU state, t)``). The period is a function of the shared observation
+            history (its length), so a recurrent policy may use it; a memoryless one may not.
+            ``None``: as ``recurrent``.
     """
     hidden = tuple(int(h) for h in hidden)
     if not hidden or min(hidden) < 1:
@@ -176,26 +214,36 @@ def policy_network(
         raise ValueError(f"embedding must be >= 1, got {embedding!r}")
     if rank is not None and (isinstance(rank, bool) or int(rank) < 1):
         raise ValueError(f"rank must be None or an integer >= 1, got {rank!r}")
+    clock = bool(recurrent) if clock is None else bool(clock)
+    if clock and not recurrent:
+        raise ValueError("clock=True needs recurrent=True: a memoryless policy cannot count")
     continuous = isinstance(game.action_space, Box)
     n_out = 1 if continuous else game.n_actions
     encoder = AggregateEncoder(size=int(embedding), recurrent=bool(recurrent))
     n_obs = int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
     features = game.state_features()
+    horizon = int(game.horizon)
 
-    def init_carry(params: Any) -> Array:
-        return jnp.zeros(encoder.size, dtype=features.dtype)
+    def init_carry(params: Any) -> Any:
+        h = jnp.zeros(encoder.size, dtype=features.dtype)
+        return (h, jnp.zeros((), dtype=jnp.int32)) if clock else h
 
-    def embed(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+    def embed(params: Any, carry: Any, obs: Array) -> tuple[Any, Array]:
         norm = jax.lax.stop_gradient(params["obs"])
         o = ((obs - norm["loc"]) / norm["scale"]).astype(features.dtype)
-        return encoder.apply(params["encoder"], carry, o)
+        if not clock:
+            return encoder.apply(params["encoder"], carry, o)
+        h, t = carry
+        o = jnp.concatenate([o, clock_features(t, horizon, features.dtype)])
+        h, emb = encoder.apply(params["encoder"], h, o)
+        return (h, t + 1), emb
 
     if rank is None:
         head: FactorisedHead | PolicyHead = PolicyHead(
             hidden=hidden, n_out=n_out, continuous=continuous
         )
 
-        def apply(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+        def apply(params: Any, carry: Any, obs: Array) -> tuple[Any, Array]:
             carry, emb = embed(params, carry, obs)
             return carry, head.apply(params["head"], features, emb)
 
@@ -207,10 +255,10 @@ def policy_network(
             basis = head.apply(params["head"], features, method=FactorisedHead.basis)
             return {**params, "basis": basis}
 
-        def apply_factorised(params: Any, carry: Array, obs: Array) -> tuple[Array, Array]:
+        def apply_factorised(params: Any, carry: Any, obs: Array) -> tuple[Any, Array]:
             basis = params["basis"] if "basis" in params else prepare(params)["basis"]
             carry, emb = embed(params, carry, obs)
             return carry, head.apply(params["head"], basis, emb, method=FactorisedHead.table)
 
         policy = Policy(init=init_carry, apply=apply_factorised, prepare=prepare)
-    return PolicyNetwork(game, encoder, head, n_obs, policy)
+    return PolicyNetwork(game, encoder, head, n_obs, policy, clock)

@@ -82,6 +82,8 @@ class SPGConfig:
         rank: width of the state basis of the factorised head (per period and state the head
             costs ``rank × n_actions`` multiply-adds); ``None``: per-state MLP head.
         recurrent: GRU over the shared observations (RSPG) or memoryless (SPG).
+        clock: the recurrent encoder also sees the period index (a function of the length of
+            the observation history); ``None``: as ``recurrent``.
         eval_every: iterations per jitted chunk, and between exact evaluations (>= 1).
         eval_samples: common-noise paths of each evaluation (>= 1).
         seed: random seed (initialisation, sampled paths, evaluation paths).
@@ -102,6 +104,7 @@ class SPGConfig:
     embedding: int = 32
     rank: int | None = 32
     recurrent: bool = False
+    clock: bool | None = None
     eval_every: int = 20
     eval_samples: int = 8
     seed: int = 0
@@ -349,6 +352,7 @@ def train(
         embedding=config.embedding,
         recurrent=config.recurrent,
         rank=config.rank,
+        clock=config.clock,
     )
     params = net.init(k_init)
     if config.normalise_observations:
