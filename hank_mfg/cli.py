@@ -5,7 +5,7 @@
                    [--seed S] --out FILE.nc [--quiet]
     hank-mfg evaluate FILE.nc
     hank-mfg plot FILE.nc --out DIR
-    hank-mfg demo            # the built-in default job
+    hank-mfg demo            # main job: Krusell–Smith, classical and RSPG -> ks.nc
 
 Bad input (unknown model, preset, solver, key or value) prints one line saying what is allowed
 and exits with code 2 before any work starts; no output file is written.
@@ -262,44 +262,50 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """The main job: Krusell–Smith by its classical algorithm and by RSPG, side by side."""
+    for name in ("iterations", "n_wealth", "eval_paths"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise UsageError(f"--out folder {out_dir!r} does not exist")
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
+    from hank_mfg.plotting import standard_figures
+    from hank_mfg.workflows import krusell_smith_comparison
 
-    from hank_mfg.core import constant_policy, evaluate, memoryless
-    from hank_mfg.models import LinearQuadratic
+    bar = ProgressBar(args.iterations, "RSPG on krusell_smith", args.quiet)
+    if not args.quiet:
+        print("Krusell-Smith (1998): classical algorithm, then RSPG on the same game ...")
 
-    game = LinearQuadratic(common_noise=args.common_noise)
+    def progress(p: Any) -> None:
+        bar.update(p.iteration, f"exploitability {p.exploitability:.4g}")
 
-    def toward_mean(strength: Any, obs: Any) -> Any:
-        """Move towards the observed population mean; ``strength`` is the weight on doing so."""
-        gap = obs[0] - jnp.arange(game.n_states)
-        move = jnp.clip(jnp.round(gap), -3, 3).astype(jnp.int32) + 3
-        greedy = jax.nn.one_hot(move, game.n_actions)
-        return strength * greedy + (1.0 - strength) / game.n_actions
-
-    policies = {
-        "uniform": (constant_policy, game.uniform_policy()),
-        "toward-mean (0.9)": (memoryless(toward_mean), jnp.asarray(0.9)),
-    }
-    key = jax.random.PRNGKey(args.seed)
-    print(
-        f"linear-quadratic game: {game.n_states} states, {game.n_actions} actions, "
-        f"horizon {game.horizon}, discount {game.discount}, common noise "
-        f"{'on' if game.common_noise else 'off'}, {args.samples} common-noise samples"
-    )
-    print(f"{'policy':<20}{'value':>14}{'best response':>16}{'exploitability':>16}{'seconds':>10}")
-    for name, (policy, params) in policies.items():
-        start = time.perf_counter()
-        ev = evaluate(game, policy, params, key, args.samples)
-        expl = ev.exploitability
-        value = float(expl.value.block_until_ready())
-        seconds = time.perf_counter() - start
-        print(
-            f"{name:<20}{float(expl.policy_return.mean()):>14.4f}"
-            f"{float(expl.best_response_return.mean()):>16.4f}{value:>16.6f}{seconds:>10.2f}"
+    try:
+        result = krusell_smith_comparison(
+            n_wealth=args.n_wealth,
+            iterations=args.iterations,
+            eval_paths=args.eval_paths,
+            seed=args.seed,
+            callback=progress,
         )
+    except ValueError as err:
+        raise UsageError(str(err).splitlines()[0]) from err
+    bar.close()
+    result.rspg.to_netcdf(args.out)
+    stem, ext = os.path.splitext(args.out)
+    classical_path = f"{stem}_classical{ext or '.nc'}"
+    result.classical.to_netcdf(classical_path)
+    os.makedirs(args.figures, exist_ok=True)
+    written = []
+    for name, fig in standard_figures(result.rspg.to_xarray()).items():
+        path = os.path.join(args.figures, f"{name}.png")
+        fig.savefig(path, dpi=120)
+        written.append(path)
+    print(result.render())
+    print(f"wrote {args.out} (RSPG) and {classical_path} (Krusell-Smith algorithm)")
+    print(f"figures: {args.figures}/ ({len(written)} PNG files)")
     return 0
 
 
@@ -324,10 +330,16 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("file")
     plot.add_argument("--out", required=True, metavar="DIR")
     plot.set_defaults(run=_plot)
-    demo = sub.add_parser("demo", help="evaluate policies on the linear-quadratic game")
-    demo.add_argument("--common-noise", action="store_true", help="turn on the common shock")
-    demo.add_argument("--samples", type=int, default=8, help="common-noise samples (>= 1)")
+    demo = sub.add_parser(
+        "demo", help="main job: Krusell-Smith by its classical algorithm and by RSPG"
+    )
+    demo.add_argument("--out", default="ks.nc", metavar="FILE.nc", help="RSPG results file")
+    demo.add_argument("--figures", default="figures", metavar="DIR", help="figure folder")
+    demo.add_argument("--iterations", type=int, default=600, help="RSPG iterations (>= 1)")
+    demo.add_argument("--n-wealth", type=int, default=60, help="wealth grid points (>= 10)")
+    demo.add_argument("--eval-paths", type=int, default=16, help="common TFP paths (>= 1)")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -336,8 +348,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hank-mfg``; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "samples", 1) < 1:
-        parser.error(f"--samples must be an integer >= 1, got {args.samples}")
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

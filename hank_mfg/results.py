@@ -64,6 +64,9 @@ _UNITS = {
     "exploitability_history": ("utility", "exploitability during training"),
     "seconds": ("s", "training wall time"),
     "loss": ("utility", "training loss (minus the mean initial value)"),
+    "eval_seconds": ("s", "wall time of each evaluation"),
+    "coefficient_change": ("1", "largest change of the law-of-motion coefficients"),
+    "egm_iterations": ("1", "household (EGM) iterations"),
     "income_transition": ("1", "income transition probabilities"),
 }
 
@@ -207,12 +210,14 @@ def to_xarray(solution: Any) -> xr.Dataset:
             np.asarray(hist["iteration"], dtype=np.int64),
             {"units": "1", "long_name": "training iteration"},
         )
-        data["exploitability_history"] = _var(
-            hist["exploitability"], ("iteration",), "exploitability_history"
-        )
-        data["seconds"] = _var(hist["seconds"], ("iteration",), "seconds")
-        if "loss" in hist:
-            data["loss"] = _var(hist["loss"], ("iteration",), "loss")
+        n_hist = len(hist["iteration"])
+        for key, values in hist.items():
+            if key == "iteration" or np.shape(values) != (n_hist,):
+                continue
+            name = "exploitability_history" if key == "exploitability" else key
+            if name in data:  # never shadow a result variable of the same name
+                name = f"{name}_history"
+            data[name] = _var(values, ("iteration",), name)
     attrs: dict[str, Any] = {
         "hank_mfg_format": FORMAT_VERSION,
         "title": f"{game.name} solved by {solution.solver}",

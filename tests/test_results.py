@@ -198,3 +198,29 @@ def test_cli_solve_evaluate_plot(tmp_path, capsys):
 
 def test_jax_is_float64_here():
     assert jax.config.jax_enable_x64
+
+
+@pytest.mark.parametrize(
+    "argv", [["--iterations", "0"], ["--n-wealth", "5"], ["--eval-paths", "0"]]
+)
+def test_cli_demo_errors_exit_2_without_output(argv, tmp_path, capsys):
+    out = tmp_path / "ks.nc"
+    assert main(["demo", *argv, "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hank-mfg: error:")
+    assert not out.exists()
+
+
+def test_cli_demo_main_job(tmp_path, capsys):
+    """The README's main job at a tiny size: both files, the figures and the comparison."""
+    out, figs = tmp_path / "ks.nc", tmp_path / "figs"
+    argv = ["demo", "--iterations", "4", "--n-wealth", "12", "--eval-paths", "2", "--quiet"]
+    assert main([*argv, "--out", str(out), "--figures", str(figs)]) == 0
+    printed = capsys.readouterr().out
+    assert "Krusell-Smith algorithm" in printed and "RSPG" in printed
+    assert "same paths: True" in printed
+    ds = results.open_solution(out)
+    classical = results.open_solution(tmp_path / "ks_classical.nc")
+    assert ds.attrs["solver"] == "rspg" and classical.attrs["solver"] == "krusell-smith"
+    assert np.array_equal(ds["z"].values, classical["z"].values)
+    assert len(list(figs.glob("*.png"))) >= 4
