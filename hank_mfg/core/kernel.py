@@ -239,6 +239,12 @@ class GenericKernel:
         """``E[v(s') | s, a]`` for every state and action, ``[n_states, n_actions]``."""
         return jnp.sum(self.prob * v[self.next_state], axis=-1)
 
+    def sample(self, key: Array, states: Array, actions: Array) -> Array:
+        """Next state of each agent, drawn from ``prob[state, action]`` (int32 ``[N]``)."""
+        prob = self.prob[states, actions]  # [N, K]
+        pick = jax.random.categorical(key, jnp.log(prob), axis=-1)
+        return jnp.take_along_axis(self.next_state[states, actions], pick[:, None], axis=1)[:, 0]
+
     def check(self, atol: float | None = None) -> None:
         """Raise ``ValueError`` if shapes, indices or probabilities are invalid."""
         check_generic_kernel(self, atol=atol)
@@ -467,6 +473,27 @@ class LotteryKernel:
     def action_values(self, v: Array) -> Array:
         """``E[v(s') | s, choice]`` for every state and discrete choice, ``[n_states, n]``."""
         return self._choice_values(v, None).reshape(self.n_states, self.n_actions)
+
+    def sample(self, key: Array, states: Array, actions: Array) -> Array:
+        """Next state of each agent (int32 ``[N]``): the wealth lottery, then income by ``Pi``.
+
+        ``actions``: choice indices ``[N]`` (discrete shares) or savings shares ``[N]`` in
+        [0, 1] (continuous).
+        """
+        k_lottery, k_income = jax.random.split(key)
+        wealth, income = states // self.n_income, states % self.n_income
+        if self.shares is None:
+            x = jnp.clip(actions, 0.0, 1.0)
+        else:
+            x = self.shares[actions]
+        low, high = self.low[wealth, income], self.high[wealth, income]
+        a_next = low + x * (high - low)
+        grid = self.wealth_grid
+        i = grid_interval(grid, a_next)
+        weight = jnp.clip((a_next - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
+        up = jax.random.uniform(k_lottery, weight.shape, dtype=weight.dtype) < weight
+        e_next = jax.random.categorical(k_income, jnp.log(self.Pi[income]), axis=-1)
+        return ((i + up.astype(jnp.int32)) * self.n_income + e_next).astype(jnp.int32)
 
     def mass_above_grid(self, mu: Array, policy: Array) -> Array:
         """Mass whose chosen next wealth lies above the top of the grid (placed on the top)."""
