@@ -41,6 +41,7 @@ __all__ = [
     "N_CLOCK",
     "PolicyHead",
     "PolicyNetwork",
+    "StateTable",
     "clock_features",
     "policy_network",
 ]
@@ -82,6 +83,33 @@ class AggregateEncoder(nn.Module):
         return carry, x
 
 
+def _state_mlp(features: Array, embedding: Array, hidden: Sequence[int], n_out: int) -> Array:
+    """``[n_states, n_out]`` outputs of an MLP of (state features, a shared embedding).
+
+    Call inside a compact module: the first layer is split into a per-state part and an
+    embedding part computed once; the output layer starts at zero.
+    """
+    h = nn.Dense(hidden[0], name="state")(features) + nn.Dense(
+        hidden[0], use_bias=False, name="aggregate"
+    )(embedding)
+    h = nn.relu(h)
+    for i, width in enumerate(hidden[1:]):
+        h = nn.relu(nn.Dense(width, name=f"hidden_{i}")(h))
+    return nn.Dense(n_out, name="out", kernel_init=nn.initializers.zeros)(h)
+
+
+class StateTable(nn.Module):
+    """Raw per-state outputs ``[n_states, n_out]`` (values, Q-values) from state features and
+    a shared input vector (normalised observation, clock)."""
+
+    hidden: Sequence[int]
+    n_out: int
+
+    @nn.compact
+    def __call__(self, features: Array, shared: Array) -> Array:
+        return _state_mlp(features, shared, self.hidden, self.n_out)
+
+
 class PolicyHead(nn.Module):
     """Per-state head: features ``[n_states, d]`` and embedding ``[e]`` to actions."""
 
@@ -91,13 +119,7 @@ class PolicyHead(nn.Module):
 
     @nn.compact
     def __call__(self, features: Array, embedding: Array) -> Array:
-        h = nn.Dense(self.hidden[0], name="state")(features) + nn.Dense(
-            self.hidden[0], use_bias=False, name="aggregate"
-        )(embedding)
-        h = nn.relu(h)
-        for i, width in enumerate(self.hidden[1:]):
-            h = nn.relu(nn.Dense(width, name=f"hidden_{i}")(h))
-        out = nn.Dense(self.n_out, name="out", kernel_init=nn.initializers.zeros)(h)
+        out = _state_mlp(features, embedding, self.hidden, self.n_out)
         if self.continuous:
             return jax.nn.sigmoid(out[:, 0])
         return jax.nn.softmax(out, axis=-1)

@@ -1,0 +1,200 @@
+"""What the model-free solvers share: sampled experience, the training loop, the yardstick.
+
+The RL solvers see the model only through the sample-based update
+(:mod:`hank_mfg.core.sample`): N agents, next states drawn from the model's transitions, the
+empirical distribution for prices and the shared observation. Their policies are mean-field
+policies (a table for every state, given the shared observation history), so the core
+evaluates them exactly, with the same exploitability as every other solver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hank_mfg.core.evaluation import evaluate
+from hank_mfg.core.game import Discrete, MeanFieldGame
+from hank_mfg.core.rollout import Policy, policy_actions
+from hank_mfg.core.sample import SampledPath, sample_rollout
+from hank_mfg.solvers.policies import N_CLOCK, clock_features
+from hank_mfg.solvers.solution import Solution
+
+Array = jax.Array
+
+__all__ = [
+    "Experience",
+    "check_discrete",
+    "clock_input",
+    "collect",
+    "sampled_observation_scale",
+    "training_loop",
+]
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when a model-free solver's loss or parameters stop being finite."""
+
+
+def check_discrete(game: MeanFieldGame, solver: str) -> None:
+    """Raise ``ValueError`` unless the game has a discrete action set."""
+    if not isinstance(game.action_space, Discrete):
+        raise ValueError(
+            f"{solver} needs a discrete action set; {game.name} has a continuous choice "
+            "(build household models with shares=[...] for discrete savings shares)"
+        )
+
+
+def clock_input(obs_norm: Array, t: Array, horizon: int) -> Array:
+    """The shared input of value networks: normalised observation and clock features."""
+    return jnp.concatenate([obs_norm, clock_features(t, horizon, obs_norm.dtype)])
+
+
+def observation_size(game: MeanFieldGame) -> int:
+    """Length of the game's shared observation."""
+    return int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
+
+
+def n_shared_inputs(game: MeanFieldGame) -> int:
+    """Length of :func:`clock_input` for ``game``."""
+    return observation_size(game) + N_CLOCK
+
+
+def sampled_observation_scale(
+    game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_agents: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale of the shared observation along a sampled path (no exact update)."""
+    path = sample_rollout(game, policy, params, key, n_agents)
+    obs = np.asarray(path.obs, dtype=np.float64)
+    loc = obs.mean(axis=0)
+    scale = np.sqrt(obs.std(axis=0) ** 2 + (0.1 * np.abs(loc)) ** 2) + 1e-8
+    return loc, scale
+
+
+def normalise(params: Any, obs: Array) -> Array:
+    """Observation normalised by the ``params["obs"]`` location and scale."""
+    norm = jax.lax.stop_gradient(params["obs"])
+    return (obs - norm["loc"]) / norm["scale"]
+
+
+class Experience(dict):
+    """Sampled experience of ``B`` paths (a dict of arrays, leading axis ``B``):
+    ``states [B, T+1, N]``, ``actions``, ``rewards``, ``log_prob [B, T, N]``, ``obs
+    [B, T+1, n_obs]``, ``terminal [B, N]`` (terminal value of each agent's last state)."""
+
+
+def collect(
+    game: MeanFieldGame, policy: Policy, params: Any, keys: Array, n_agents: int
+) -> Experience:
+    """Roll out ``n_agents`` agents on each of ``len(keys)`` common-noise paths."""
+
+    def one(key: Array) -> dict[str, Array]:
+        path: SampledPath = sample_rollout(game, policy, params, key, n_agents)
+        tables = policy_actions(policy, params, path.obs)  # [T, S, A]
+        periods = jnp.arange(game.horizon)[:, None]
+        taken = tables[periods, path.states[:-1], path.actions]  # [T, N]
+        agg_T = jax.tree_util.tree_map(lambda x: x[-1], path.agg)
+        terminal = game.terminal_value(agg_T)[path.states[-1]]
+        return {
+            "states": path.states,
+            "actions": path.actions,
+            "rewards": path.rewards,
+            "log_prob": jnp.log(jnp.maximum(taken, 1e-30)),
+            "obs": path.obs,
+            "terminal": terminal,
+        }
+
+    return Experience(jax.vmap(one)(keys))
+
+
+def training_loop(
+    game: MeanFieldGame,
+    *,
+    name: str,
+    policy: Policy,
+    state: Any,
+    params_of: Callable[[Any], Any],
+    run_chunk: Callable[[Any, Array, int], tuple[Any, Array]],
+    iterations: int,
+    eval_every: int,
+    eval_samples: int,
+    key: Array,
+    settings: dict[str, Any],
+    seed: int,
+    callback: Callable[[Any], Any] | None = None,
+) -> Solution:
+    """Run ``run_chunk`` (``eval_every`` iterations per call) with exact evaluations between.
+
+    History as for SPG/RSPG: ``iteration``, ``seconds`` (training wall time, evaluations
+    excluded, compilation included), ``exploitability`` (core evaluation on ``eval_samples``
+    common-noise paths), ``loss``. ``callback(Progress)`` returning ``True`` stops training.
+
+    Raises:
+        TrainingDiverged: the loss or the parameters became NaN/inf (naming the iteration).
+    """
+    from hank_mfg.solvers.spg import Progress
+
+    k_train, k_eval = jax.random.split(key)
+    history: dict[str, list] = {
+        "iteration": [],
+        "seconds": [],
+        "exploitability": [],
+        "loss": [],
+        "eval_seconds": [],
+    }
+
+    def record(iteration: int, seconds: float, loss: float) -> float:
+        start = time.perf_counter()
+        ev = evaluate(game, policy, params_of(state), k_eval, eval_samples)
+        expl = float(ev.exploitability.value)
+        for k, v in (
+            ("iteration", iteration),
+            ("seconds", seconds),
+            ("exploitability", expl),
+            ("loss", loss),
+            ("eval_seconds", time.perf_counter() - start),
+        ):
+            history[k].append(v)
+        return expl
+
+    record(0, 0.0, float("nan"))
+    elapsed, done = 0.0, 0
+    losses_all: list[float] = []
+    while done < iterations:
+        n = min(eval_every, iterations - done)
+        start = time.perf_counter()
+        new_state, losses = run_chunk(state, jax.random.fold_in(k_train, done), n)
+        losses = np.asarray(losses)
+        elapsed += time.perf_counter() - start
+        finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(new_state))
+        if not (np.all(np.isfinite(losses)) and finite):
+            bad = int(np.argmax(~np.isfinite(losses))) if not np.all(np.isfinite(losses)) else n - 1
+            raise TrainingDiverged(
+                f"{name} diverged at iteration {done + bad + 1}: the loss or the parameters "
+                "became NaN/inf (lower the learning rate)"
+            )
+        state = new_state
+        done += n
+        losses_all.extend(float(x) for x in losses)
+        expl = record(done, elapsed, float(losses[-1]))
+        if callback is not None:
+            progress = Progress(done, iterations, float(losses[-1]), expl, elapsed)
+            if callback(progress) is True:
+                break
+    final = evaluate(game, policy, params_of(state), k_eval, eval_samples)
+    return Solution(
+        game=game,
+        solver=name,
+        policy=policy,
+        params=params_of(state),
+        settings={**settings, "devices": len(jax.local_devices())},
+        evaluation=final,
+        results={"loss_by_iteration": np.asarray(losses_all, dtype=np.float64)},
+        history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
+        seconds=elapsed,
+        seed=seed,
+    )
