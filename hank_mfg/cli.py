@@ -37,6 +37,10 @@ SOLVERS_FOR = {
     "krusell-smith": ("krusell_smith",),
     "spg": MODELS,
     "rspg": MODELS,
+    # model-free baselines need a discrete action set
+    "ippo": ("linear_quadratic", "beach_bar", "seed_macro"),
+    "rippo": ("linear_quadratic", "beach_bar", "seed_macro"),
+    "momd": ("linear_quadratic", "beach_bar", "seed_macro"),
 }
 #: Model settings accepted by ``--set`` (others are solver settings, see SPGConfig).
 MODEL_KEYS = {
@@ -117,9 +121,25 @@ def _build_model(model: str, preset: str | None, settings: dict[str, Any]) -> An
     return models.seed_macro(horizon=horizon)
 
 
+def _config_class(solver: str) -> Any:
+    """The settings class of a learning solver (``None`` for the classical ones)."""
+    if solver in ("spg", "rspg"):
+        from hank_mfg.solvers.spg import SPGConfig
+
+        return SPGConfig
+    if solver in ("ippo", "rippo"):
+        from hank_mfg.solvers.rl import PPOConfig
+
+        return PPOConfig
+    if solver == "momd":
+        from hank_mfg.solvers.rl import MOMDConfig
+
+        return MOMDConfig
+    return None
+
+
 def _check_request(args: argparse.Namespace) -> dict[str, Any]:
     """Validate model, preset, solver and --set keys before any work; return the settings."""
-    from hank_mfg.solvers.spg import SPGConfig
 
     if args.model not in MODELS:
         raise UsageError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
@@ -137,10 +157,10 @@ def _check_request(args: argparse.Namespace) -> dict[str, Any]:
             f"{', '.join(SOLVERS_FOR[args.solver])}"
         )
     settings = _parse_sets(args.set)
-    solver_keys = {f.name for f in dataclasses.fields(SPGConfig)} - {"checkpoint_dir"}
     allowed = set(MODEL_KEYS[args.model])
-    if args.solver in ("spg", "rspg"):
-        allowed |= solver_keys
+    config_class = _config_class(args.solver)
+    if config_class is not None:
+        allowed |= {f.name for f in dataclasses.fields(config_class)} - {"checkpoint_dir"}
     unknown = sorted(set(settings) - allowed)
     if unknown:
         raise UsageError(
@@ -179,10 +199,9 @@ def _solve(args: argparse.Namespace) -> int:
         solution = solve_krusell_smith(game)
         bar.update(bar.total, "converged")
     else:
-        from hank_mfg.solvers.spg import SPGConfig, train
-
-        spg_keys = {f.name for f in dataclasses.fields(SPGConfig)}
-        cfg_args = {k: v for k, v in settings.items() if k in spg_keys}
+        config_class = _config_class(args.solver)
+        keys = {f.name for f in dataclasses.fields(config_class)}
+        cfg_args = {k: v for k, v in settings.items() if k in keys}
         if "hidden" in cfg_args:  # --set hidden=64 or hidden=64,64
             hidden = cfg_args["hidden"]
             cfg_args["hidden"] = (
@@ -193,9 +212,10 @@ def _solve(args: argparse.Namespace) -> int:
         if args.iterations is not None:
             cfg_args["iterations"] = args.iterations
         cfg_args["seed"] = args.seed
-        cfg_args["recurrent"] = args.solver == "rspg"
+        if "recurrent" in keys:
+            cfg_args["recurrent"] = args.solver in ("rspg", "rippo")
         try:
-            config = SPGConfig(**cfg_args)
+            config = config_class(**cfg_args)
         except (ValueError, TypeError) as err:
             raise UsageError(str(err)) from err
         bar.total = config.iterations
@@ -203,13 +223,23 @@ def _solve(args: argparse.Namespace) -> int:
         def progress(p: Any) -> None:
             bar.update(p.iteration, f"exploitability {p.exploitability:.4g}")
 
-        solution = train(game, config, callback=progress, solver_name=args.solver)
+        solution = _learn(game, args.solver, config, progress)
     bar.close()
     solution.to_netcdf(args.out)
     if not args.quiet:
         print(f"{args.solver} on {args.model}: exploitability {solution.exploitability:.6g}")
         print(f"wrote {args.out}")
     return 0
+
+
+def _learn(game: Any, solver: str, config: Any, progress: Callable[[Any], None]) -> Any:
+    if solver in ("spg", "rspg"):
+        from hank_mfg.solvers.spg import train
+
+        return train(game, config, callback=progress, solver_name=solver)
+    from hank_mfg.solvers import rl
+
+    return getattr(rl, solver)(game, config, callback=progress)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -257,7 +287,6 @@ def _list(args: argparse.Namespace) -> int:
     print("solvers: " + ", ".join(SOLVERS))
     for solver, models_ in SOLVERS_FOR.items():
         print(f"  {solver:<14} solves: {', '.join(models_)}")
-    print("  ippo, rippo, momd: not available in this version")
     return 0
 
 

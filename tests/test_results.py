@@ -224,3 +224,14 @@ def test_cli_demo_main_job(tmp_path, capsys):
     assert ds.attrs["solver"] == "rspg" and classical.attrs["solver"] == "krusell-smith"
     assert np.array_equal(ds["z"].values, classical["z"].values)
     assert len(list(figs.glob("*.png"))) >= 4
+
+
+def test_cli_solves_with_a_model_free_baseline(tmp_path, capsys):
+    out = tmp_path / "lq_ippo.nc"
+    argv = ["solve", "linear_quadratic", "--solver", "ippo", "--iterations", "2"]
+    argv += ["--set", "n_states=11", "--set", "horizon=3", "--set", "n_agents=32"]
+    argv += ["--set", "eval_every=2", "--set", "hidden=8", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    assert results.open_solution(out).attrs["solver"] == "ippo"
+    bad = ["solve", "aiyagari", "--solver", "momd", "--out", str(tmp_path / "x.nc")]
+    assert main(bad) == 2 and not (tmp_path / "x.nc").exists()
