@@ -9,13 +9,17 @@ evaluates them exactly, with the same exploitability as every other solver.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from hank_mfg.core.evaluation import evaluate
 from hank_mfg.core.game import Discrete, MeanFieldGame
@@ -197,4 +201,95 @@ def training_loop(
         history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         seconds=elapsed,
         seed=seed,
+    )
+
+
+def check_settings(
+    config: Any, counts: Sequence[str], conditions: Sequence[tuple[str, bool, str]]
+) -> None:
+    """Raise ``ValueError`` naming the first bad setting of a solver config.
+
+    ``counts``: settings that must be integers >= 1; ``conditions``: ``(name, ok, allowed)``
+    for real settings (also required finite); ``hidden`` must be non-empty widths >= 1.
+    """
+    for name in counts:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    for name, ok, allowed in conditions:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and ok):
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    if not config.hidden or min(config.hidden) < 1:
+        raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {config.hidden}")
+
+
+def reward_scale(
+    game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_samples: int
+) -> float:
+    """One constant that scales rewards to unit spread: 1 / sd of the sampled discounted
+    returns of 256 agents per path under the initial policy (fixed for the whole run)."""
+    first = collect(game, policy, params, jax.random.split(key, n_samples), 256)
+    gamma, horizon = float(game.discount), game.horizon
+    returns = np.einsum(
+        "btn,t->bn", np.asarray(first["rewards"]), gamma ** np.arange(horizon)
+    ) + gamma**horizon * np.asarray(first["terminal"])
+    return float(1.0 / max(np.std(returns), 1e-3 * max(np.abs(returns).mean(), 1e-8)))
+
+
+def gradient_steps(
+    loss_fn: Callable[..., Array],
+    optimizer: optax.GradientTransformation,
+    state: tuple[Any, Any],
+    n: int,
+    *args: Any,
+) -> tuple[tuple[Any, Any], Array]:
+    """``n`` full-batch optimiser steps on ``loss_fn(params, *args)``; the last loss."""
+
+    def step(carry: Any, _: Any) -> tuple[Any, Array]:
+        params, opt_state = carry
+        loss, grads = jax.value_and_grad(loss_fn)(params, *args)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    state, losses = jax.lax.scan(step, state, None, length=n)
+    return state, losses[-1]
+
+
+def run_solver(
+    game: MeanFieldGame,
+    config: Any,
+    *,
+    name: str,
+    policy: Policy,
+    state: Any,
+    params_of: Callable[[Any], Any],
+    iteration: Callable[[Any, Array], tuple[Any, Array]],
+    extra_settings: dict[str, Any],
+    key: Array,
+    callback: Callable[[Any], Any] | None,
+) -> Solution:
+    """Jit chunks of ``iteration`` (``lax.scan``) and run :func:`training_loop`."""
+
+    @partial(jax.jit, static_argnames=("n",))
+    def run_chunk(state: Any, key_chunk: Array, n: int) -> tuple[Any, Array]:
+        return jax.lax.scan(iteration, state, jax.random.split(key_chunk, n))
+
+    settings = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()
+    }
+    return training_loop(
+        game,
+        name=name,
+        policy=policy,
+        state=state,
+        params_of=params_of,
+        run_chunk=run_chunk,
+        iterations=config.iterations,
+        eval_every=config.eval_every,
+        eval_samples=config.eval_samples,
+        key=key,
+        settings={**settings, **extra_settings},
+        seed=config.seed,
+        callback=callback,
     )

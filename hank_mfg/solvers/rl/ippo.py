@@ -21,14 +21,12 @@ model's transitions, prices and observations from the empirical distribution.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from hank_mfg.core.game import MeanFieldGame
@@ -36,12 +34,15 @@ from hank_mfg.core.rollout import policy_actions
 from hank_mfg.solvers.policies import StateTable, policy_network
 from hank_mfg.solvers.rl.common import (
     check_discrete,
+    check_settings,
     clock_input,
     collect,
+    gradient_steps,
     n_shared_inputs,
     normalise,
+    reward_scale,
+    run_solver,
     sampled_observation_scale,
-    training_loop,
 )
 from hank_mfg.solvers.solution import Solution
 
@@ -91,27 +92,19 @@ class PPOConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "n_agents", "n_samples", "epochs", "eval_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.eval_samples, bool) or self.eval_samples < 1:
-            raise ValueError(f"eval_samples must be an integer >= 1, got {self.eval_samples!r}")
-        checks = (
-            ("learning_rate", self.learning_rate > 0, "> 0"),
-            ("final_lr_fraction", 0 < self.final_lr_fraction <= 1, "in (0, 1]"),
-            ("clip", 0 < self.clip < 1, "in (0, 1)"),
-            ("gae_lambda", 0 <= self.gae_lambda <= 1, "in [0, 1]"),
-            ("entropy_coef", self.entropy_coef >= 0, ">= 0"),
-            ("value_coef", self.value_coef >= 0, ">= 0"),
-            ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+        check_settings(
+            self,
+            ("iterations", "n_agents", "n_samples", "epochs", "eval_every", "eval_samples"),
+            (
+                ("learning_rate", self.learning_rate > 0, "> 0"),
+                ("final_lr_fraction", 0 < self.final_lr_fraction <= 1, "in (0, 1]"),
+                ("clip", 0 < self.clip < 1, "in (0, 1)"),
+                ("gae_lambda", 0 <= self.gae_lambda <= 1, "in [0, 1]"),
+                ("entropy_coef", self.entropy_coef >= 0, ">= 0"),
+                ("value_coef", self.value_coef >= 0, ">= 0"),
+                ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+            ),
         )
-        for name, ok, allowed in checks:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and ok):
-                raise ValueError(f"{name} must be {allowed}, got {value!r}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {self.hidden}")
 
 
 def gae(rewards: Array, values: Array, terminal: Array, gamma: float, lam: float) -> Array:
@@ -151,13 +144,7 @@ def _train(game: MeanFieldGame, config: PPOConfig, name: str, callback: Any = No
     critic = critic_net.init(k_critic, features, jnp.zeros(n_shared_inputs(game), features.dtype))
     horizon, gamma = game.horizon, float(game.discount)
 
-    # one constant reward scale, from the spread of the initial policy's sampled returns
-    first = collect(game, policy, actor, jax.random.split(k_scale, config.n_samples), 256)
-    discounts = gamma ** np.arange(horizon)
-    returns = np.einsum("btn,t->bn", np.asarray(first["rewards"]), discounts) + gamma**horizon * (
-        np.asarray(first["terminal"])
-    )
-    reward_scale = float(1.0 / max(np.std(returns), 1e-3 * max(np.abs(returns).mean(), 1e-8)))
+    scale_rewards = reward_scale(game, policy, actor, k_scale, config.n_samples)
 
     def critic_values(params: Any, obs: Array) -> Array:
         """``V_t(s)`` for ``t = 0…T-1`` on one path, ``[T, S]`` (scaled reward units)."""
@@ -201,8 +188,8 @@ def _train(game: MeanFieldGame, config: PPOConfig, name: str, callback: Any = No
         keys = jax.random.split(key_it, config.n_samples)
         exp = collect(game, policy, params["actor"], keys, config.n_agents)
         exp = jax.lax.stop_gradient(dict(exp))
-        rewards = exp["rewards"] * reward_scale
-        terminal = exp["terminal"] * reward_scale
+        rewards = exp["rewards"] * scale_rewards
+        terminal = exp["terminal"] * scale_rewards
         values = jax.vmap(lambda obs, states: critic_values(params, obs)[periods, states[:-1]])(
             exp["obs"], exp["states"]
         )
@@ -211,38 +198,18 @@ def _train(game: MeanFieldGame, config: PPOConfig, name: str, callback: Any = No
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         adv, ret = jax.lax.stop_gradient(adv), jax.lax.stop_gradient(ret)
 
-        def epoch(carry: Any, _: Any) -> tuple[Any, Array]:
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params, exp, adv, ret)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        return gradient_steps(loss_fn, optimizer, (params, opt_state), config.epochs, exp, adv, ret)
 
-        (params, opt_state), losses = jax.lax.scan(
-            epoch, (params, opt_state), None, length=config.epochs
-        )
-        return (params, opt_state), losses[-1]
-
-    @partial(jax.jit, static_argnames=("n",))
-    def run_chunk(state: Any, key_chunk: Array, n: int) -> tuple[Any, Array]:
-        return jax.lax.scan(iteration, state, jax.random.split(key_chunk, n))
-
-    settings = {
-        k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()
-    }
-    settings["reward_scale"] = reward_scale
-    return training_loop(
+    return run_solver(
         game,
+        config,
         name=name,
         policy=policy,
         state=(params, optimizer.init(params)),
         params_of=lambda state: state[0]["actor"],
-        run_chunk=run_chunk,
-        iterations=config.iterations,
-        eval_every=config.eval_every,
-        eval_samples=config.eval_samples,
+        iteration=iteration,
+        extra_settings={"reward_scale": scale_rewards},
         key=k_loop,
-        settings=settings,
-        seed=config.seed,
         callback=callback,
     )
 

@@ -21,15 +21,12 @@ fixed at the start, as for PPO.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from hank_mfg.core.game import MeanFieldGame
@@ -37,13 +34,16 @@ from hank_mfg.core.rollout import Policy
 from hank_mfg.solvers.policies import StateTable
 from hank_mfg.solvers.rl.common import (
     check_discrete,
+    check_settings,
     clock_input,
     collect,
+    gradient_steps,
     n_shared_inputs,
     normalise,
     observation_size,
+    reward_scale,
+    run_solver,
     sampled_observation_scale,
-    training_loop,
 )
 from hank_mfg.solvers.solution import Solution
 
@@ -83,25 +83,17 @@ class MOMDConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "n_agents", "n_samples", "inner_steps", "eval_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.eval_samples, bool) or self.eval_samples < 1:
-            raise ValueError(f"eval_samples must be an integer >= 1, got {self.eval_samples!r}")
-        checks = (
-            ("learning_rate", self.learning_rate > 0, "> 0"),
-            ("tau", self.tau > 0, "> 0"),
-            ("alpha", 0 <= self.alpha <= 1, "in [0, 1]"),
-            ("log_clip", self.log_clip < 0, "< 0"),
-            ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+        check_settings(
+            self,
+            ("iterations", "n_agents", "n_samples", "inner_steps", "eval_every", "eval_samples"),
+            (
+                ("learning_rate", self.learning_rate > 0, "> 0"),
+                ("tau", self.tau > 0, "> 0"),
+                ("alpha", 0 <= self.alpha <= 1, "in [0, 1]"),
+                ("log_clip", self.log_clip < 0, "< 0"),
+                ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+            ),
         )
-        for name, ok, allowed in checks:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and ok):
-                raise ValueError(f"{name} must be {allowed}, got {value!r}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {self.hidden}")
 
 
 def momd(
@@ -133,11 +125,7 @@ def momd(
     loc, scale = sampled_observation_scale(game, policy, params, k_norm, config.n_agents)
     params["obs"] = {"loc": jnp.asarray(loc), "scale": jnp.asarray(scale)}
 
-    first = collect(game, policy, params, jax.random.split(k_scale, config.n_samples), 256)
-    returns = np.einsum(
-        "btn,t->bn", np.asarray(first["rewards"]), gamma ** np.arange(horizon)
-    ) + gamma**horizon * np.asarray(first["terminal"])
-    reward_scale = float(1.0 / max(np.std(returns), 1e-3 * max(np.abs(returns).mean(), 1e-8)))
+    scale_rewards = reward_scale(game, policy, params, k_scale, config.n_samples)
 
     optimizer = optax.chain(
         optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)
@@ -154,8 +142,8 @@ def momd(
         soft_value = jnp.sum(jnp.exp(log_pi) * (q_prev - tau * log_pi), axis=-1)  # [T, S]
         next_states = path["states"][1:]
         cont = soft_value[jnp.minimum(periods + 1, horizon - 1)[:, None], next_states]
-        cont = cont.at[-1].set(path["terminal"] * reward_scale)
-        return path["rewards"] * reward_scale + bonus + gamma * cont
+        cont = cont.at[-1].set(path["terminal"] * scale_rewards)
+        return path["rewards"] * scale_rewards + bonus + gamma * cont
 
     def loss_fn(params: Any, exp: dict[str, Array], y: Array) -> Array:
         def one(path: dict[str, Array], y_b: Array) -> Array:
@@ -171,37 +159,17 @@ def momd(
         exp = jax.lax.stop_gradient(dict(collect(game, policy, params, keys, config.n_agents)))
         y = jax.lax.stop_gradient(jax.vmap(partial(targets, params))(exp))
 
-        def fit(carry: Any, _: Any) -> tuple[Any, Array]:
-            p, s = carry
-            loss, grads = jax.value_and_grad(loss_fn)(p, exp, y)
-            updates, s = optimizer.update(grads, s, p)
-            return (optax.apply_updates(p, updates), s), loss
+        return gradient_steps(loss_fn, optimizer, (params, opt_state), config.inner_steps, exp, y)
 
-        (params, opt_state), losses = jax.lax.scan(
-            fit, (params, opt_state), None, length=config.inner_steps
-        )
-        return (params, opt_state), losses[-1]
-
-    @partial(jax.jit, static_argnames=("n",))
-    def run_chunk(state: Any, key_chunk: Array, n: int) -> tuple[Any, Array]:
-        return jax.lax.scan(iteration, state, jax.random.split(key_chunk, n))
-
-    settings = {
-        k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()
-    }
-    settings["reward_scale"] = reward_scale
-    return training_loop(
+    return run_solver(
         game,
+        config,
         name="momd",
         policy=policy,
         state=(params, optimizer.init(params)),
         params_of=lambda state: state[0],
-        run_chunk=run_chunk,
-        iterations=config.iterations,
-        eval_every=config.eval_every,
-        eval_samples=config.eval_samples,
+        iteration=iteration,
+        extra_settings={"reward_scale": scale_rewards},
         key=k_loop,
-        settings=settings,
-        seed=config.seed,
         callback=callback,
     )
