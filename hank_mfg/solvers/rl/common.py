@@ -142,7 +142,10 @@ def training_loop(
     """
     from hank_mfg.solvers.spg import Progress
 
-    k_train, k_eval = jax.random.split(key)
+    k_train = key
+    # the evaluation paths of SPG / RSPG run with the same seed, so that every solver is
+    # scored on the same common-noise paths
+    k_eval = jax.random.split(jax.random.PRNGKey(seed), 4)[3]
     history: dict[str, list] = {
         "iteration": [],
         "seconds": [],
