@@ -6,6 +6,7 @@ Each function takes a Dataset made by :func:`hank_mfg.results.to_xarray` (or rea
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib
@@ -30,7 +31,8 @@ __all__ = [
 
 
 def _label(da: xr.DataArray) -> str:
-    return f"{da.attrs.get('long_name', da.name)} [{da.attrs.get('units', '1')}]"
+    """``long name [units]``, wrapped onto two lines when long (axis labels must fit)."""
+    return textwrap.fill(f"{da.attrs.get('long_name', da.name)} [{da.attrs.get('units', '1')}]", 34)
 
 
 def plot_policy(
