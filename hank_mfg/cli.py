@@ -269,12 +269,15 @@ def _plot(args: argparse.Namespace) -> int:
         ds = open_solution(args.file)
     except ValueError as err:
         raise UsageError(str(err)) from err
+    import matplotlib.pyplot as plt
+
     from hank_mfg.plotting import standard_figures
 
     os.makedirs(args.out, exist_ok=True)
     for stem, fig in standard_figures(ds).items():
         path = os.path.join(args.out, f"{stem}.png")
         fig.savefig(path, dpi=120)
+        plt.close(fig)
         print(path)
     return 0
 
@@ -301,6 +304,8 @@ def _demo(args: argparse.Namespace) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    import matplotlib.pyplot as plt
+
     from hank_mfg.plotting import standard_figures
     from hank_mfg.workflows import krusell_smith_comparison
 
@@ -331,6 +336,7 @@ def _demo(args: argparse.Namespace) -> int:
     for name, fig in standard_figures(result.rspg.to_xarray()).items():
         path = os.path.join(args.figures, f"{name}.png")
         fig.savefig(path, dpi=120)
+        plt.close(fig)
         written.append(path)
     print(result.render())
     print(f"wrote {args.out} (RSPG) and {classical_path} (Krusell-Smith algorithm)")
