@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -16,6 +17,7 @@ __all__ = [
     "check_horizon",
     "check_in_range",
     "check_initial_distributions",
+    "check_settings",
 ]
 
 
@@ -83,3 +85,24 @@ def check_initial_distributions(dists: Any, n_states: int) -> jnp.ndarray:
     for i in range(arr.shape[0]):
         check_distribution(arr[i], n_states, name=f"initial_distributions[{i}]")
     return arr
+
+
+def check_settings(
+    config: Any, counts: Sequence[str], rules: Sequence[tuple[str, bool, str]]
+) -> None:
+    """Check a solver's settings object; raise ``ValueError`` naming the first bad one.
+
+    ``counts``: attributes that must be integers >= 1. ``rules``: ``(name, ok, rule)`` for
+    real-valued settings, which must also be finite; the message reads ``name must rule``
+    (e.g. ``"be > 0"``). ``config.hidden`` must be a non-empty tuple of widths >= 1.
+    """
+    for name in counts:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    for name, ok, rule in rules:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and ok):
+            raise ValueError(f"{name} must {rule}, got {value!r}")
+    if not config.hidden or min(config.hidden) < 1:
+        raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {config.hidden!r}")

@@ -43,6 +43,8 @@ __all__ = [
     "PolicyNetwork",
     "StateTable",
     "clock_features",
+    "normalise_observation",
+    "observation_scale",
     "policy_network",
 ]
 
@@ -63,6 +65,24 @@ def clock_features(t: Array, horizon: int, dtype: Any = jnp.float32) -> Array:
     waves = [jnp.cos(jnp.pi * j * tau) for j in range(1, 5)]
     ends = [jnp.exp(-left / c) for c in (1.0, 4.0, 16.0)]
     return jnp.stack([tau, *waves, *ends]).astype(dtype)
+
+
+def observation_scale(obs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale of shared observations ``[..., n_obs]`` (for ``params["obs"]``).
+
+    ``scale = sqrt(sd² + (0.1·|loc|)²)`` (positive even for observations that do not move).
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    obs = obs.reshape(-1, obs.shape[-1])
+    loc = obs.mean(axis=0)
+    scale = np.sqrt(obs.std(axis=0) ** 2 + (0.1 * np.abs(loc)) ** 2) + 1e-8
+    return loc, scale
+
+
+def normalise_observation(params: Any, obs: Array) -> Array:
+    """``obs`` standardised by ``params["obs"]`` (location, scale; not trained)."""
+    norm = jax.lax.stop_gradient(params["obs"])
+    return (obs - norm["loc"]) / norm["scale"]
 
 
 class AggregateEncoder(nn.Module):
@@ -251,8 +271,7 @@ def policy_network(
         return (h, jnp.zeros((), dtype=jnp.int32)) if clock else h
 
     def embed(params: Any, carry: Any, obs: Array) -> tuple[Any, Array]:
-        norm = jax.lax.stop_gradient(params["obs"])
-        o = ((obs - norm["loc"]) / norm["scale"]).astype(features.dtype)
+        o = normalise_observation(params, obs).astype(features.dtype)
         if not clock:
             return encoder.apply(params["encoder"], carry, o)
         h, t = carry

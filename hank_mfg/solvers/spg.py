@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import os
 import tempfile
 import time
@@ -44,10 +43,11 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from hank_mfg.core.checks import check_settings
 from hank_mfg.core.evaluation import evaluate, policy_value, structural_gradient
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import rollout, rollout_keys
-from hank_mfg.solvers.policies import PolicyNetwork, policy_network
+from hank_mfg.solvers.policies import PolicyNetwork, observation_scale, policy_network
 from hank_mfg.solvers.solution import Solution
 
 Array = jax.Array
@@ -113,22 +113,15 @@ class SPGConfig:
     normalise_observations: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "n_samples", "eval_every", "eval_samples", "embedding"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not 0 < self.final_lr_fraction <= 1:
-            raise ValueError(
-                f"final_lr_fraction must lie in (0, 1], got {self.final_lr_fraction!r}"
-            )
-        if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
-            raise ValueError(f"max_grad_norm must be > 0, got {self.max_grad_norm!r}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(
-                f"hidden must be a non-empty tuple of widths >= 1, got {self.hidden!r}"
-            )
+        check_settings(
+            self,
+            ("iterations", "n_samples", "eval_every", "eval_samples", "embedding"),
+            (
+                ("learning_rate", self.learning_rate > 0, "be > 0"),
+                ("final_lr_fraction", 0 < self.final_lr_fraction <= 1, "lie in (0, 1]"),
+                ("max_grad_norm", self.max_grad_norm > 0, "be > 0"),
+            ),
+        )
         if self.rank is not None and (
             isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1
         ):
@@ -164,15 +157,9 @@ class TrainState:
 def observation_normalisation(
     game: MeanFieldGame, net: PolicyNetwork, params: Any, key: Array, n_samples: int = 8
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Location and scale of the shared observations along rollouts of a policy.
-
-    ``scale = sqrt(sd² + (0.1·|loc|)²)`` (positive even for observations that do not move).
-    """
-    path = rollout(game, net.policy, params, key, n_samples)
-    obs = np.asarray(path.obs, dtype=np.float64).reshape(-1, path.obs.shape[-1])
-    loc = obs.mean(axis=0)
-    scale = np.sqrt(obs.std(axis=0) ** 2 + (0.1 * np.abs(loc)) ** 2) + 1e-8
-    return loc, scale
+    """Location and scale of the shared observations along rollouts of a policy
+    (:func:`~hank_mfg.solvers.policies.observation_scale`)."""
+    return observation_scale(rollout(game, net.policy, params, key, n_samples).obs)
 
 
 def _optimizer(config: SPGConfig) -> optax.GradientTransformation:
@@ -314,6 +301,19 @@ def _all_finite(tree: Any) -> bool:
     return all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tree))
 
 
+def check_chunk(name: str, done: int, losses: np.ndarray, tree: Any, where: str = "") -> None:
+    """Raise :class:`TrainingDiverged` if a chunk's losses or ``tree`` hold NaN/inf, naming the
+    first bad iteration (counting from ``done + 1``); ``where`` ends the message."""
+    losses_ok = bool(np.all(np.isfinite(losses)))
+    if losses_ok and _all_finite(tree):
+        return
+    bad = len(losses) - 1 if losses_ok else int(np.argmax(~np.isfinite(losses)))
+    raise TrainingDiverged(
+        f"{name} diverged at iteration {done + bad + 1}: the loss or the parameters "
+        f"became NaN/inf (lower learning_rate or max_grad_norm){where}"
+    )
+
+
 def train(
     game: MeanFieldGame,
     config: SPGConfig | None = None,
@@ -404,13 +404,8 @@ def train(
         new_state, losses = run_chunk(state, k_train, n)
         losses = np.asarray(losses)
         elapsed += time.perf_counter() - start
-        if not (np.all(np.isfinite(losses)) and _all_finite(new_state.params)):
-            bad = int(np.argmax(~np.isfinite(losses))) if not np.all(np.isfinite(losses)) else n - 1
-            where = f"; the last good checkpoint is {ckpt}" if ckpt else ""
-            raise TrainingDiverged(
-                f"{name} diverged at iteration {done + bad + 1}: the loss or the parameters "
-                f"became NaN/inf (lower learning_rate or max_grad_norm){where}"
-            )
+        where = f"; the last good checkpoint is {ckpt}" if ckpt else ""
+        check_chunk(name, done, losses, new_state.params, where)
         state = new_state
         losses_all.extend(float(x) for x in losses)
         expl, eval_s, _ = evaluate_now(state.params)

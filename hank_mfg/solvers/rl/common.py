@@ -10,9 +10,8 @@ evaluates them exactly, with the same exploitability as every other solver.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -25,23 +24,21 @@ from hank_mfg.core.evaluation import evaluate
 from hank_mfg.core.game import Discrete, MeanFieldGame
 from hank_mfg.core.rollout import Policy, policy_actions
 from hank_mfg.core.sample import SampledPath, sample_rollout
-from hank_mfg.solvers.policies import N_CLOCK, clock_features
+from hank_mfg.solvers.policies import N_CLOCK, clock_features, observation_scale
 from hank_mfg.solvers.solution import Solution
+from hank_mfg.solvers.spg import Progress, TrainingDiverged, _record, check_chunk
 
 Array = jax.Array
 
 __all__ = [
     "Experience",
+    "TrainingDiverged",
     "check_discrete",
     "clock_input",
     "collect",
     "sampled_observation_scale",
     "training_loop",
 ]
-
-
-class TrainingDiverged(RuntimeError):
-    """Raised when a model-free solver's loss or parameters stop being finite."""
 
 
 def check_discrete(game: MeanFieldGame, solver: str) -> None:
@@ -72,17 +69,7 @@ def sampled_observation_scale(
     game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_agents: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Location and scale of the shared observation along a sampled path (no exact update)."""
-    path = sample_rollout(game, policy, params, key, n_agents)
-    obs = np.asarray(path.obs, dtype=np.float64)
-    loc = obs.mean(axis=0)
-    scale = np.sqrt(obs.std(axis=0) ** 2 + (0.1 * np.abs(loc)) ** 2) + 1e-8
-    return loc, scale
-
-
-def normalise(params: Any, obs: Array) -> Array:
-    """Observation normalised by the ``params["obs"]`` location and scale."""
-    norm = jax.lax.stop_gradient(params["obs"])
-    return (obs - norm["loc"]) / norm["scale"]
+    return observation_scale(sample_rollout(game, policy, params, key, n_agents).obs)
 
 
 class Experience(dict):
@@ -140,7 +127,6 @@ def training_loop(
     Raises:
         TrainingDiverged: the loss or the parameters became NaN/inf (naming the iteration).
     """
-    from hank_mfg.solvers.spg import Progress
 
     k_train = key
     # the evaluation paths of SPG / RSPG run with the same seed, so that every solver is
@@ -158,14 +144,15 @@ def training_loop(
         start = time.perf_counter()
         ev = evaluate(game, policy, params_of(state), k_eval, eval_samples)
         expl = float(ev.exploitability.value)
-        for k, v in (
-            ("iteration", iteration),
-            ("seconds", seconds),
-            ("exploitability", expl),
-            ("loss", loss),
-            ("eval_seconds", time.perf_counter() - start),
-        ):
-            history[k].append(v)
+        eval_seconds = time.perf_counter() - start
+        _record(
+            history,
+            iteration=iteration,
+            seconds=seconds,
+            exploitability=expl,
+            loss=loss,
+            eval_seconds=eval_seconds,
+        )
         return expl
 
     record(0, 0.0, float("nan"))
@@ -177,13 +164,7 @@ def training_loop(
         new_state, losses = run_chunk(state, jax.random.fold_in(k_train, done), n)
         losses = np.asarray(losses)
         elapsed += time.perf_counter() - start
-        finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(new_state))
-        if not (np.all(np.isfinite(losses)) and finite):
-            bad = int(np.argmax(~np.isfinite(losses))) if not np.all(np.isfinite(losses)) else n - 1
-            raise TrainingDiverged(
-                f"{name} diverged at iteration {done + bad + 1}: the loss or the parameters "
-                "became NaN/inf (lower the learning rate)"
-            )
+        check_chunk(name, done, losses, new_state)
         state = new_state
         done += n
         losses_all.extend(float(x) for x in losses)
@@ -205,26 +186,6 @@ def training_loop(
         seconds=elapsed,
         seed=seed,
     )
-
-
-def check_settings(
-    config: Any, counts: Sequence[str], conditions: Sequence[tuple[str, bool, str]]
-) -> None:
-    """Raise ``ValueError`` naming the first bad setting of a solver config.
-
-    ``counts``: settings that must be integers >= 1; ``conditions``: ``(name, ok, allowed)``
-    for real settings (also required finite); ``hidden`` must be non-empty widths >= 1.
-    """
-    for name in counts:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    for name, ok, allowed in conditions:
-        value = getattr(config, name)
-        if not (math.isfinite(value) and ok):
-            raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    if not config.hidden or min(config.hidden) < 1:
-        raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {config.hidden}")
 
 
 def reward_scale(

@@ -29,17 +29,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from hank_mfg.core.checks import check_settings
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import policy_actions
-from hank_mfg.solvers.policies import StateTable, policy_network
+from hank_mfg.solvers.policies import StateTable, normalise_observation, policy_network
 from hank_mfg.solvers.rl.common import (
     check_discrete,
-    check_settings,
     clock_input,
     collect,
     gradient_steps,
     n_shared_inputs,
-    normalise,
     reward_scale,
     run_solver,
     sampled_observation_scale,
@@ -96,13 +95,13 @@ class PPOConfig:
             self,
             ("iterations", "n_agents", "n_samples", "epochs", "eval_every", "eval_samples"),
             (
-                ("learning_rate", self.learning_rate > 0, "> 0"),
-                ("final_lr_fraction", 0 < self.final_lr_fraction <= 1, "in (0, 1]"),
-                ("clip", 0 < self.clip < 1, "in (0, 1)"),
-                ("gae_lambda", 0 <= self.gae_lambda <= 1, "in [0, 1]"),
-                ("entropy_coef", self.entropy_coef >= 0, ">= 0"),
-                ("value_coef", self.value_coef >= 0, ">= 0"),
-                ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+                ("learning_rate", self.learning_rate > 0, "be > 0"),
+                ("final_lr_fraction", 0 < self.final_lr_fraction <= 1, "lie in (0, 1]"),
+                ("clip", 0 < self.clip < 1, "lie in (0, 1)"),
+                ("gae_lambda", 0 <= self.gae_lambda <= 1, "lie in [0, 1]"),
+                ("entropy_coef", self.entropy_coef >= 0, "be >= 0"),
+                ("value_coef", self.value_coef >= 0, "be >= 0"),
+                ("max_grad_norm", self.max_grad_norm > 0, "be > 0"),
             ),
         )
 
@@ -148,7 +147,7 @@ def _train(game: MeanFieldGame, config: PPOConfig, name: str, callback: Any = No
 
     def critic_values(params: Any, obs: Array) -> Array:
         """``V_t(s)`` for ``t = 0…T-1`` on one path, ``[T, S]`` (scaled reward units)."""
-        norm = jax.vmap(partial(normalise, params["actor"]))(obs[:-1])
+        norm = jax.vmap(partial(normalise_observation, params["actor"]))(obs[:-1])
         shared = jax.vmap(partial(clock_input, horizon=horizon))(norm, jnp.arange(horizon))
         return jax.vmap(lambda x: critic_net.apply(params["critic"], features, x)[:, 0])(shared)
 

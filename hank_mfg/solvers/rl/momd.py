@@ -29,17 +29,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from hank_mfg.core.checks import check_settings
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import Policy
-from hank_mfg.solvers.policies import StateTable
+from hank_mfg.solvers.policies import StateTable, normalise_observation
 from hank_mfg.solvers.rl.common import (
     check_discrete,
-    check_settings,
     clock_input,
     collect,
     gradient_steps,
     n_shared_inputs,
-    normalise,
     observation_size,
     reward_scale,
     run_solver,
@@ -87,11 +86,11 @@ class MOMDConfig:
             self,
             ("iterations", "n_agents", "n_samples", "inner_steps", "eval_every", "eval_samples"),
             (
-                ("learning_rate", self.learning_rate > 0, "> 0"),
-                ("tau", self.tau > 0, "> 0"),
-                ("alpha", 0 <= self.alpha <= 1, "in [0, 1]"),
-                ("log_clip", self.log_clip < 0, "< 0"),
-                ("max_grad_norm", self.max_grad_norm > 0, "> 0"),
+                ("learning_rate", self.learning_rate > 0, "be > 0"),
+                ("tau", self.tau > 0, "be > 0"),
+                ("alpha", 0 <= self.alpha <= 1, "lie in [0, 1]"),
+                ("log_clip", self.log_clip < 0, "be < 0"),
+                ("max_grad_norm", self.max_grad_norm > 0, "be > 0"),
             ),
         )
 
@@ -110,7 +109,7 @@ def momd(
 
     def q_table(params: Any, obs: Array, t: Array) -> Array:
         """``q(s, a)`` for every state at period ``t``, ``[S, A]`` (scaled reward units)."""
-        shared = clock_input(normalise(params, obs), t, horizon)
+        shared = clock_input(normalise_observation(params, obs), t, horizon)
         return q_net.apply(params["q"], features, shared.astype(features.dtype))
 
     def apply(params: Any, t: Array, obs: Array) -> tuple[Array, Array]:
