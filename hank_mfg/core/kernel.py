@@ -408,12 +408,14 @@ class LotteryKernel:
         """Lower grid index and weight on the upper point, ``[n_wealth, n_income, n_choices]``."""
         if self.shares is not None and self.index is not None:
             return self.index, self.upper
+        return self._place(self.next_wealth(policy))
+
+    def _place(self, a_next: Array) -> tuple[Array, Array]:
+        """Lower grid index and weight on the upper point of next-wealth values ``a_next``."""
         grid = self.wealth_grid
-        a_next = self.next_wealth(policy)
         i = grid_interval(grid, a_next)
         low, high = _at(grid, i).get(**_IN_RANGE), _at(grid, i + 1).get(**_IN_RANGE)
-        weight = jnp.clip((a_next - low) / (high - low), 0.0, 1.0)
-        return i, weight
+        return i, jnp.clip((a_next - low) / (high - low), 0.0, 1.0)
 
     def cache(self) -> tuple[Array, Array] | tuple[()]:
         """The lottery of the discrete choices (it does not depend on the policy), or ``()``."""
@@ -487,10 +489,7 @@ class LotteryKernel:
         else:
             x = self.shares[actions]
         low, high = self.low[wealth, income], self.high[wealth, income]
-        a_next = low + x * (high - low)
-        grid = self.wealth_grid
-        i = grid_interval(grid, a_next)
-        weight = jnp.clip((a_next - grid[i]) / (grid[i + 1] - grid[i]), 0.0, 1.0)
+        i, weight = self._place(low + x * (high - low))
         up = jax.random.uniform(k_lottery, weight.shape, dtype=weight.dtype) < weight
         e_next = jax.random.categorical(k_income, jnp.log(self.Pi[income]), axis=-1)
         return ((i + up.astype(jnp.int32)) * self.n_income + e_next).astype(jnp.int32)

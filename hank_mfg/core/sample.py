@@ -46,6 +46,8 @@ class SampledPath:
         actions: agents' actions ``[T, N]`` (indices, or savings shares for a continuous
             choice).
         rewards: agents' rewards ``[T, N]`` (model units), terminal value excluded.
+        log_prob: log-probability of each agent's action under the period's table ``[T, N]``
+            (0 for a deterministic table: indices or a continuous share).
         obs: shared observations ``[T + 1, n_obs]``.
     """
 
@@ -53,6 +55,7 @@ class SampledPath:
     states: Array
     actions: Array
     rewards: Array
+    log_prob: Array
     obs: Array
 
 
@@ -126,10 +129,14 @@ def sample_rollout(
         obs = game.observe(agg)
         memory, table = policy.apply(ready, memory, obs)
         next_agg, next_states, actions, rewards = sample_step(game, key_t, agg, states, table)
-        return (next_agg, next_states, memory), (agg, states, actions, rewards, obs)
+        if table.ndim == 2:
+            log_prob = jnp.log(jnp.maximum(table[states, actions], 1e-30))
+        else:
+            log_prob = jnp.zeros(states.shape, dtype=rewards.dtype)
+        return (next_agg, next_states, memory), (agg, states, actions, rewards, log_prob, obs)
 
     keys = jax.random.split(key_path, game.horizon)
-    (agg_T, states_T, _), (aggs, states, actions, rewards, obs) = jax.lax.scan(
+    (agg_T, states_T, _), (aggs, states, actions, rewards, log_prob, obs) = jax.lax.scan(
         period, (agg0, states0, policy.init(params)), keys
     )
 
@@ -141,5 +148,6 @@ def sample_rollout(
         states=append(states, states_T),
         actions=actions,
         rewards=rewards,
+        log_prob=log_prob,
         obs=append(obs, game.observe(agg_T)),
     )

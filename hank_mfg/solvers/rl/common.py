@@ -22,7 +22,7 @@ import optax
 
 from hank_mfg.core.evaluation import evaluate
 from hank_mfg.core.game import Discrete, MeanFieldGame
-from hank_mfg.core.rollout import Policy, policy_actions
+from hank_mfg.core.rollout import Policy
 from hank_mfg.core.sample import SampledPath, sample_rollout
 from hank_mfg.solvers.policies import N_CLOCK, clock_features, observation_scale
 from hank_mfg.solvers.solution import Solution
@@ -85,16 +85,13 @@ def collect(
 
     def one(key: Array) -> dict[str, Array]:
         path: SampledPath = sample_rollout(game, policy, params, key, n_agents)
-        tables = policy_actions(policy, params, path.obs)  # [T, S, A]
-        periods = jnp.arange(game.horizon)[:, None]
-        taken = tables[periods, path.states[:-1], path.actions]  # [T, N]
         agg_T = jax.tree_util.tree_map(lambda x: x[-1], path.agg)
         terminal = game.terminal_value(agg_T)[path.states[-1]]
         return {
             "states": path.states,
             "actions": path.actions,
             "rewards": path.rewards,
-            "log_prob": jnp.log(jnp.maximum(taken, 1e-30)),
+            "log_prob": path.log_prob,
             "obs": path.obs,
             "terminal": terminal,
         }
