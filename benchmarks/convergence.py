@@ -21,13 +21,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,9 @@ import numpy as np  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import stdout_to_stderr  # noqa: E402
 
 from hank_mfg.models import BeachBar, LinearQuadratic  # noqa: E402
 from hank_mfg.models.seed_macro import seed_macro  # noqa: E402
@@ -176,15 +178,6 @@ def render(summary: dict[str, Any], budgets: dict[str, float], n_seeds: int) -> 
         f"cpu_count={os.cpu_count()}, backend={jax.default_backend()}"
     )
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def stdout_to_stderr(active: bool) -> Iterator[None]:
-    if not active:
-        yield
-        return
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,12 +22,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +31,9 @@ import jax
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import environment_info, json_default, stdout_to_stderr  # noqa: E402
 
 
 def _import_hank_mfg() -> None:
@@ -43,37 +42,6 @@ def _import_hank_mfg() -> None:
         import hank_mfg  # noqa: F401
     except ImportError:
         sys.path.insert(0, str(REPO_ROOT))
-
-
-@contextlib.contextmanager
-def stdout_to_stderr(active: bool) -> Iterator[None]:
-    """While active, send everything written to stdout (also by C code) to stderr."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def environment_info() -> dict[str, Any]:
-    """Versions and machine facts the timing depends on."""
-    return {
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "jax_backend": jax.default_backend(),
-    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -173,19 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         out = run(args)
         out["environment"] = environment_info()
     if args.json:
-        print(json.dumps(out, default=_json_default))
+        print(json.dumps(out, default=json_default))
         return 0
     print(render(out))
     print("Environment: " + ", ".join(f"{k}={v}" for k, v in out["environment"].items()))
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 if __name__ == "__main__":

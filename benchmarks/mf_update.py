@@ -38,15 +38,13 @@ Each section is a ``bench_*`` function returning a :class:`Section`, registered 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.metadata
 import json
 import os
-import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +57,9 @@ if TYPE_CHECKING:
     from hank_mfg.models.toy.linear_quadratic import LinearQuadratic
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import environment_info, json_default, stdout_to_stderr  # noqa: E402
 
 
 # --- options and timing ------------------------------------------------------------------------
@@ -804,38 +805,6 @@ SECTIONS: dict[str, Callable[[Options], Section]] = {"toy": bench_toy, "macro": 
 
 
 # --- driver ------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def stdout_to_stderr(active: bool) -> Iterator[None]:
-    """While active, send everything written to stdout (also by C code) to stderr."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def environment_info(args: argparse.Namespace) -> dict[str, Any]:
-    """Versions and runtime settings that the timings depend on."""
-    return {
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jaxlib": package_version("jaxlib"),
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "jax_backend": jax.default_backend(),
-        "jax_cpu_async_dispatch": bool(args.async_dispatch),
-        "jax_enable_x64": bool(args.x64),
-    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -882,25 +851,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     with stdout_to_stderr(args.json):
         sections = [SECTIONS[name](opts) for name in args.sections]
-        env = environment_info(args)
+        env = environment_info(
+            jax_cpu_async_dispatch=bool(args.async_dispatch), jax_enable_x64=bool(args.x64)
+        )
     results: dict[str, Any] = {}
     for section in sections:
         results.update(section.results)
     results["environment"] = env
     if args.json:
-        print(json.dumps(results, default=_json_default))
+        print(json.dumps(results, default=json_default))
         return 0
     for section in sections:
         print(section.render())
         print()
     print("Environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
 
 
 if __name__ == "__main__":

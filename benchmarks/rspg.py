@@ -38,7 +38,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -47,7 +46,6 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +58,9 @@ import numpy as np  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import stdout_to_stderr  # noqa: E402
 
 from hank_mfg.core.evaluation import structural_gradient  # noqa: E402
 from hank_mfg.core.rollout import rollout_keys  # noqa: E402
@@ -518,15 +519,6 @@ def render(res: dict[str, Any]) -> str:
         f"cpu_count={os.cpu_count()}, backend={jax.default_backend()}"
     )
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def stdout_to_stderr(active: bool) -> Iterator[None]:
-    if not active:
-        yield
-        return
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

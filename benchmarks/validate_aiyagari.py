@@ -41,14 +41,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
-import os
-import platform
 import sys
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -79,6 +75,10 @@ def _import_hank_mfg() -> None:
 
 
 _import_hank_mfg()
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import environment_info, json_default, stdout_to_stderr  # noqa: E402
 
 from hank_mfg.calibration import aiyagari_1994  # noqa: E402
 from hank_mfg.core import constant_policy, evaluate  # noqa: E402
@@ -404,36 +404,6 @@ def render(out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def stdout_to_stderr(active: bool) -> Iterator[None]:
-    """While active, send everything written to stdout (also by C code) to stderr."""
-    if not active:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def environment_info() -> dict[str, Any]:
-    """Versions and machine facts the timing depends on."""
-    return {
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "jax_backend": jax.default_backend(),
-    }
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     d = AiyagariValidation()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -479,19 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         out = run(settings, verbose=args.verbose)
         out["environment"] = environment_info()
     if args.json:
-        print(json.dumps(out, default=_json_default))
+        print(json.dumps(out, default=json_default))
         return 0
     print(render(out))
     print("Environment: " + ", ".join(f"{k}={v}" for k, v in out["environment"].items()))
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 if __name__ == "__main__":
