@@ -64,7 +64,6 @@ from bench_common import stdout_to_stderr  # noqa: E402
 
 from hank_mfg.core.evaluation import structural_gradient  # noqa: E402
 from hank_mfg.core.rollout import rollout_keys  # noqa: E402
-from hank_mfg.solvers.policies import policy_network  # noqa: E402
 from hank_mfg.solvers.spg import SPGConfig, train  # noqa: E402
 
 #: The seed library's figures on this machine kind (see the module docstring).
@@ -129,14 +128,7 @@ def profile_iteration(game: Any, config: SPGConfig, repeats: int = 3) -> dict[st
     """Seconds of the parts of one training iteration (B paths): rollout alone, the full
     structural gradient (rollout with kernels kept, backward pass), and the policy network's
     tables alone over the same periods (encoder + head)."""
-    net = policy_network(
-        game,
-        hidden=config.hidden,
-        embedding=config.embedding,
-        recurrent=config.recurrent,
-        rank=config.rank,
-        clock=config.clock,
-    )
+    net = config.network(game)
     params = net.init(jax.random.PRNGKey(0))
     keys = jax.random.split(jax.random.PRNGKey(1), config.n_samples)
     roll = jax.jit(lambda p, k: rollout_keys(game, net.policy, p, k).agg.mu[:, -1])

@@ -129,6 +129,17 @@ class SPGConfig:
         if self.remat_chunk is not None and self.remat_chunk < 1:
             raise ValueError(f"remat_chunk must be None or >= 1, got {self.remat_chunk!r}")
 
+    def network(self, game: MeanFieldGame) -> PolicyNetwork:
+        """The policy network these settings describe, for ``game``."""
+        return policy_network(
+            game,
+            hidden=self.hidden,
+            embedding=self.embedding,
+            recurrent=self.recurrent,
+            rank=self.rank,
+            clock=self.clock,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain values."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
@@ -346,14 +357,7 @@ def train(
     name = solver_name or ("rspg" if config.recurrent else "spg")
     key = jax.random.PRNGKey(config.seed)
     k_init, k_norm, k_train, k_eval = jax.random.split(key, 4)
-    net = policy_network(
-        game,
-        hidden=config.hidden,
-        embedding=config.embedding,
-        recurrent=config.recurrent,
-        rank=config.rank,
-        clock=config.clock,
-    )
+    net = config.network(game)
     params = net.init(k_init)
     if config.normalise_observations:
         loc, scale = observation_normalisation(game, net, params, k_norm)
