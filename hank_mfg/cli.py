@@ -295,9 +295,14 @@ def _list(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """The main job: Krusell–Smith by its classical algorithm and by RSPG, side by side."""
-    for name in ("iterations", "n_wealth", "eval_paths"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be an integer >= 1")
+    from hank_mfg.workflows import check_comparison_settings, krusell_smith_comparison
+
+    try:
+        check_comparison_settings(
+            n_wealth=args.n_wealth, iterations=args.iterations, eval_paths=args.eval_paths
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from err
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise UsageError(f"--out folder {out_dir!r} does not exist")
@@ -307,7 +312,6 @@ def _demo(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from hank_mfg.plotting import standard_figures
-    from hank_mfg.workflows import krusell_smith_comparison
 
     bar = ProgressBar(args.iterations, "RSPG on krusell_smith", args.quiet)
     if not args.quiet:
@@ -316,16 +320,13 @@ def _demo(args: argparse.Namespace) -> int:
     def progress(p: Any) -> None:
         bar.update(p.iteration, f"exploitability {p.exploitability:.4g}")
 
-    try:
-        result = krusell_smith_comparison(
-            n_wealth=args.n_wealth,
-            iterations=args.iterations,
-            eval_paths=args.eval_paths,
-            seed=args.seed,
-            callback=progress,
-        )
-    except ValueError as err:
-        raise UsageError(str(err).splitlines()[0]) from err
+    result = krusell_smith_comparison(
+        n_wealth=args.n_wealth,
+        iterations=args.iterations,
+        eval_paths=args.eval_paths,
+        seed=args.seed,
+        callback=progress,
+    )
     bar.close()
     result.rspg.to_netcdf(args.out)
     stem, ext = os.path.splitext(args.out)

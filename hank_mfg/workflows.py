@@ -23,7 +23,7 @@ from hank_mfg.core.checks import check_in_range
 from hank_mfg.core.evaluation import evaluate
 from hank_mfg.solvers.solution import Solution
 
-__all__ = ["KrusellSmithComparison", "krusell_smith_comparison"]
+__all__ = ["KrusellSmithComparison", "check_comparison_settings", "krusell_smith_comparison"]
 
 
 @dataclass
@@ -72,6 +72,29 @@ class KrusellSmithComparison:
         )
 
 
+#: Smallest allowed value of each integer setting of :func:`krusell_smith_comparison`.
+_LOWEST = {
+    "n_wealth": 10,
+    "horizon": 2,
+    "iterations": 1,
+    "n_samples": 1,
+    "eval_paths": 1,
+    "ks_periods": 200,
+}
+
+
+def check_comparison_settings(**settings: Any) -> None:
+    """Raise ``ValueError`` naming the first bad setting of :func:`krusell_smith_comparison`
+    (integers at least their :data:`_LOWEST` value; ``learning_rate`` in (0, 1])."""
+    for name, value in settings.items():
+        if name == "learning_rate":
+            check_in_range("learning_rate", value, 0.0, 1.0, low_open=True)
+            continue
+        low = _LOWEST[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
 def krusell_smith_comparison(
     *,
     n_wealth: int = 60,
@@ -103,17 +126,15 @@ def krusell_smith_comparison(
     from hank_mfg.solvers.krusell_smith import solve_krusell_smith
     from hank_mfg.solvers.spg import SPGConfig, train
 
-    for name, value, low in (
-        ("n_wealth", n_wealth, 10),
-        ("horizon", horizon, 2),
-        ("iterations", iterations, 1),
-        ("n_samples", n_samples, 1),
-        ("eval_paths", eval_paths, 1),
-        ("ks_periods", ks_periods, 200),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    check_in_range("learning_rate", learning_rate, 0.0, 1.0, low_open=True)
+    check_comparison_settings(
+        n_wealth=n_wealth,
+        horizon=horizon,
+        iterations=iterations,
+        n_samples=n_samples,
+        eval_paths=eval_paths,
+        ks_periods=ks_periods,
+        learning_rate=learning_rate,
+    )
     config = SPGConfig(
         iterations=iterations,
         n_samples=n_samples,

@@ -45,6 +45,7 @@ __all__ = [
     "clock_features",
     "normalise_observation",
     "observation_scale",
+    "observation_size",
     "policy_network",
 ]
 
@@ -65,6 +66,11 @@ def clock_features(t: Array, horizon: int, dtype: Any = jnp.float32) -> Array:
     waves = [jnp.cos(jnp.pi * j * tau) for j in range(1, 5)]
     ends = [jnp.exp(-left / c) for c in (1.0, 4.0, 16.0)]
     return jnp.stack([tau, *waves, *ends]).astype(dtype)
+
+
+def observation_size(game: MeanFieldGame) -> int:
+    """Length of the game's shared observation."""
+    return int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
 
 
 def observation_scale(obs: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +268,7 @@ def policy_network(
     continuous = isinstance(game.action_space, Box)
     n_out = 1 if continuous else game.n_actions
     encoder = AggregateEncoder(size=int(embedding), recurrent=bool(recurrent))
-    n_obs = int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
+    n_obs = observation_size(game)
     features = game.state_features()
     horizon = int(game.horizon)
 

@@ -24,14 +24,18 @@ from hank_mfg.core.evaluation import evaluate
 from hank_mfg.core.game import Discrete, MeanFieldGame
 from hank_mfg.core.rollout import Policy
 from hank_mfg.core.sample import SampledPath, sample_rollout
-from hank_mfg.solvers.policies import N_CLOCK, clock_features, observation_scale
+from hank_mfg.solvers.policies import (
+    N_CLOCK,
+    clock_features,
+    observation_scale,
+    observation_size,
+)
 from hank_mfg.solvers.solution import Solution
 from hank_mfg.solvers.spg import Progress, TrainingDiverged, _record, check_chunk
 
 Array = jax.Array
 
 __all__ = [
-    "Experience",
     "TrainingDiverged",
     "check_discrete",
     "clock_input",
@@ -55,11 +59,6 @@ def clock_input(obs_norm: Array, t: Array, horizon: int) -> Array:
     return jnp.concatenate([obs_norm, clock_features(t, horizon, obs_norm.dtype)])
 
 
-def observation_size(game: MeanFieldGame) -> int:
-    """Length of the game's shared observation."""
-    return int(np.shape(game.observe(game.reset(jax.random.PRNGKey(0))))[0])
-
-
 def n_shared_inputs(game: MeanFieldGame) -> int:
     """Length of :func:`clock_input` for ``game``."""
     return observation_size(game) + N_CLOCK
@@ -72,16 +71,15 @@ def sampled_observation_scale(
     return observation_scale(sample_rollout(game, policy, params, key, n_agents).obs)
 
 
-class Experience(dict):
-    """Sampled experience of ``B`` paths (a dict of arrays, leading axis ``B``):
-    ``states [B, T+1, N]``, ``actions``, ``rewards``, ``log_prob [B, T, N]``, ``obs
-    [B, T+1, n_obs]``, ``terminal [B, N]`` (terminal value of each agent's last state)."""
-
-
 def collect(
     game: MeanFieldGame, policy: Policy, params: Any, keys: Array, n_agents: int
-) -> Experience:
-    """Roll out ``n_agents`` agents on each of ``len(keys)`` common-noise paths."""
+) -> dict[str, Array]:
+    """Roll out ``n_agents`` agents on each of ``len(keys)`` common-noise paths.
+
+    Returns arrays with leading axis ``B = len(keys)``: ``states [B, T+1, N]``, ``actions``,
+    ``rewards``, ``log_prob [B, T, N]``, ``obs [B, T+1, n_obs]``, ``terminal [B, N]`` (the
+    terminal value of each agent's last state).
+    """
 
     def one(key: Array) -> dict[str, Array]:
         path: SampledPath = sample_rollout(game, policy, params, key, n_agents)
@@ -96,7 +94,7 @@ def collect(
             "terminal": terminal,
         }
 
-    return Experience(jax.vmap(one)(keys))
+    return jax.vmap(one)(keys)
 
 
 def training_loop(

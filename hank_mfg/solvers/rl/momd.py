@@ -155,7 +155,7 @@ def momd(
     def iteration(carry: Any, key_it: Array) -> tuple[Any, Array]:
         params, opt_state = carry
         keys = jax.random.split(key_it, config.n_samples)
-        exp = jax.lax.stop_gradient(dict(collect(game, policy, params, keys, config.n_agents)))
+        exp = jax.lax.stop_gradient(collect(game, policy, params, keys, config.n_agents))
         y = jax.lax.stop_gradient(jax.vmap(partial(targets, params))(exp))
 
         return gradient_steps(loss_fn, optimizer, (params, opt_state), config.inner_steps, exp, y)
