@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from hank_mfg.results import lorenz_curve  # noqa: E402
+from hank_mfg.results import lorenz_curve, wealth_marginal  # noqa: E402
 
 __all__ = [
     "plot_distribution",
@@ -147,8 +147,7 @@ def plot_exploitability(runs: Mapping[str, xr.Dataset], x: str = "seconds") -> F
 
 def plot_lorenz(ds: xr.Dataset, time: int = -1, sample: int = 0) -> Figure:
     """Lorenz curve of wealth at one date, with the line of equality."""
-    mu = ds["distribution"].isel(time=time, sample=sample).sum("income").values
-    pop, held = lorenz_curve(ds["wealth"].values, mu)
+    pop, held = lorenz_curve(*wealth_marginal(ds, time, sample))
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(pop, held, label="wealth")
     ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="equality")

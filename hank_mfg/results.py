@@ -38,6 +38,7 @@ __all__ = [
     "to_netcdf",
     "to_xarray",
     "top_wealth_share",
+    "wealth_marginal",
 ]
 
 FORMAT_VERSION = "1"
@@ -289,9 +290,10 @@ def open_solution(path: str | os.PathLike) -> xr.Dataset:
 # --- statistics on a Dataset ---------------------------------------------------------------------
 
 
-def _wealth_marginal(
+def wealth_marginal(
     ds: xr.Dataset, time: int = -1, sample: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Wealth grid (model units) and the population's mass at each point, at one date."""
     mu = ds["distribution"].isel(time=time, sample=sample).sum("income").values
     return ds["wealth"].values, mu
 
