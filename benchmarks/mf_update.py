@@ -19,14 +19,21 @@ Section "macro": the household models, in two parts.
   prebuilt kernel, with the lottery kernel (default) and with the generic kernel (the same
   transitions as next-state indices and probabilities, ``kernel="generic"``).
 * Aiyagari (1994), ``rho = 0.9, sigma = 0.2, crra = 3`` on 500 wealth × 7 income points, in
-  float64, continuous savings share fixed at the EGM stationary policy at ``r = MACRO_R``: our
-  ``forward(kernel, mu, share)`` with a prebuilt kernel against the Sequence-Space Jacobian
-  toolkit's forward step of its ``hh_sim.hh`` HetBlock (policy lottery, then the income Markov
-  matrix, as in ``HetBlock.forward_steady_state``) on the same wealth grid, next-wealth values
-  and ``Pi``; the two next distributions are compared.
+  float64, continuous savings share fixed at the EGM stationary policy at ``r = MACRO_R``,
+  against the Sequence-Space Jacobian toolkit's ``hh_sim.hh`` HetBlock (policy lottery, then
+  the income Markov matrix) on the same wealth grid, next-wealth values and ``Pi``. The
+  headline (``aiyagari_500x7_s``, ``ssj_500x7_s``, ``ratio_ssj``) is one distribution update
+  inside each library's own forward iteration -- our ``forward_iteration``, SSJ's
+  ``HetBlock.forward_steady_state`` -- each building its lottery once and checking
+  convergence every 10 updates, timed over 1000 updates. Also timed: our ``lax.scan`` of
+  forwards against SSJ's bare update with its lottery prebuilt, and one jitted call of our
+  ``forward`` (lottery placed in the call) against SSJ's update with its lottery rebuilt. The
+  two next distributions are compared.
 
-Every figure is the median over repetitions after warm-up. A reference library that cannot be
-imported gets null results (the reason goes to stderr). Usage::
+Every figure is the median over repetitions after warm-up; figures set against each other in
+the macro section are timed interleaved (blocks of calls of each in turn), so that a slow spell
+of a shared machine hits all of them alike. A reference library that cannot be imported gets null
+results (the reason goes to stderr). Usage::
 
     python benchmarks/mf_update.py            # table
     python benchmarks/mf_update.py --json     # one JSON object on stdout, nothing else
@@ -94,6 +101,36 @@ def time_call(fn: Callable[[], Any], *, repeats: int, warmup: int) -> Timing:
         fn()
         samples.append(time.perf_counter_ns() - start)
     return Timing(statistics.median(samples) * 1e-9, min(samples) * 1e-9, repeats)
+
+
+def time_interleaved(
+    fns: dict[str, Callable[[], Any]], *, repeats: int, warmup: int, block: int = 1
+) -> dict[str, Timing]:
+    """Time several calls against each other: ``warmup`` calls of each, then rounds of
+    ``block`` consecutive timed calls of each in turn (after one untimed call that warms the
+    caches the others used), ``repeats`` timed calls of each in all. A slow spell of a shared
+    machine then hits all of them alike, while short calls still run back to back as in a loop.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[int]] = {name: [] for name in fns}
+    while len(samples[next(iter(fns))]) < repeats:
+        for name, fn in fns.items():
+            if block > 1:
+                fn()
+            for _ in range(min(block, repeats - len(samples[name]))):
+                start = time.perf_counter_ns()
+                fn()
+                samples[name].append(time.perf_counter_ns() - start)
+    return {
+        name: Timing(statistics.median(t) * 1e-9, min(t) * 1e-9, repeats)
+        for name, t in samples.items()
+    }
+
+
+#: Consecutive calls of one function per round of :func:`time_interleaved` for short calls.
+BLOCK = 100
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -481,20 +518,23 @@ MACRO_R = 0.03
 
 #: Steps of the jitted ``lax.scan`` of forward updates in the Aiyagari part.
 MACRO_SCAN_STEPS = 100
+#: Updates per timed forward iteration (ours and SSJ's), Aiyagari part.
+MACRO_ITERATION_UPDATES = 1000
+#: Timed forward iterations per library (each is ``MACRO_ITERATION_UPDATES`` updates).
+MACRO_ITERATION_REPEATS = 30
 
 
 def _timed_calls(
     fns: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]], opts: Options
 ) -> dict[str, Timing]:
-    """Time each compiled ``fn(*args)`` one call at a time (waiting for its result)."""
+    """Time compiled ``fn(*args)`` calls against each other, one at a time (waiting for each
+    result; :func:`time_interleaved`)."""
 
     def run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[], Any]:
         return lambda: jax.block_until_ready(fn(*args))
 
-    return {
-        name: time_call(run(fn, args), repeats=opts.repeats, warmup=opts.warmup)
-        for name, (fn, args) in fns.items()
-    }
+    calls = {name: run(fn, args) for name, (fn, args) in fns.items()}
+    return time_interleaved(calls, repeats=opts.repeats, warmup=opts.warmup, block=BLOCK)
 
 
 def bench_seed_macro(opts: Options) -> dict[str, Any]:
@@ -543,11 +583,12 @@ def bench_seed_macro(opts: Options) -> dict[str, Any]:
 
 
 def bench_hank_aiyagari(opts: Options) -> dict[str, Any]:
-    """Our forward update of the Aiyagari 500 × 7 household under its EGM policy, float64."""
+    """Our forward updates of the Aiyagari 500 × 7 household under its EGM policy, float64."""
     from hank_mfg.calibration import aiyagari_1994
     from hank_mfg.core import forward
     from hank_mfg.models import aiyagari
     from hank_mfg.solvers.egm import savings_share, stationary_egm, stationary_kernel
+    from hank_mfg.solvers.stationary import CHECK_EVERY, forward_iteration
 
     game = aiyagari(aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=500))
     household = game.household
@@ -565,20 +606,28 @@ def bench_hank_aiyagari(opts: Options) -> dict[str, Any]:
 
         return jax.lax.scan(body, mu, None, length=n)[0]
 
+    def iteration() -> Any:  # tol < 0: exactly MACRO_ITERATION_UPDATES updates
+        return forward_iteration(kernel, share, mu, -1.0, MACRO_ITERATION_UPDATES)
+
     bare = jax.jit(forward).lower(kernel, mu, share).compile()
     scan = jax.jit(iterate).lower(kernel, mu, share).compile()
-    timings = _timed_calls({"forward": (bare, (kernel, mu, share))}, opts)
-    scan_opts = Options(repeats=opts.scan_repeats, warmup=max(1, opts.warmup // 10))
-    timings.update(_timed_calls({"scan": (scan, (kernel, mu, share))}, scan_opts))
+    updates = int(iteration()[1])  # compiles it
     return {
-        **timings,
+        "calls": {  # timed in bench_macro, interleaved with SSJ's
+            "forward": lambda: jax.block_until_ready(bare(kernel, mu, share)),
+            "scan": lambda: jax.block_until_ready(scan(kernel, mu, share)),
+            "iteration": lambda: jax.block_until_ready(iteration()),
+        },
         "scan_steps": n,
+        "iteration_updates": updates,
+        "check_every": CHECK_EVERY,
         "dtype": str(mu.dtype),
         "wealth_grid": np.asarray(household.wealth_grid),
         "Pi": np.asarray(household.Pi),
         "next_wealth": np.asarray(kernel.next_wealth(share))[..., 0],  # [n_wealth, n_income]
         "mu": np.asarray(mu),
         "mu_next": np.asarray(bare(kernel, mu, share)),
+        "mu_iterated": np.asarray(iteration()[0]),
         "mass_above_grid": float(kernel.mass_above_grid(mu, share)),
         "egm_iterations": int(iterations),
         "egm_change": float(change),
@@ -590,14 +639,15 @@ def bench_hank_aiyagari(opts: Options) -> dict[str, Any]:
 
 
 def bench_ssj_aiyagari(ours: dict[str, Any], opts: Options) -> dict[str, Any] | None:
-    """The Sequence-Space Jacobian toolkit's forward step on the same grid, policy and ``Pi``.
+    """The Sequence-Space Jacobian toolkit's forward updates on the same grid, policy and ``Pi``.
 
     Its standard-incomplete-markets HetBlock ``hh_sim.hh`` builds the laws of motion of
     ``HetBlock.forward_steady_state``: the policy lottery of next wealth ``a`` on ``a_grid``
-    (``lottery_1d``, binary search, numba) and the income Markov matrix. One step applies the
-    lottery, then ``Pi`` -- the order of our kernel. Timed with the lottery prebuilt (as in its
-    forward iteration) and with the lottery rebuilt from next wealth every step (as ours is
-    from the savings share).
+    (``lottery_1d``, binary search, numba) and the income Markov matrix. One update applies the
+    lottery, then ``Pi`` -- the order of our kernel. Timed: its forward iteration itself
+    (``forward_steady_state`` with ``tol < 0``, which runs ``maxit`` updates and then raises),
+    divided by the updates; one update with the lottery prebuilt (the iteration's body); and
+    one update with the lottery rebuilt from next wealth (as ours is from the savings share).
     """
     try:
         from sequence_jacobian.hetblocks.hh_sim import hh
@@ -608,21 +658,26 @@ def bench_ssj_aiyagari(ours: dict[str, Any], opts: Options) -> dict[str, Any] | 
     grid = np.ascontiguousarray(ours["wealth_grid"], dtype=np.float64)
     a_next = np.ascontiguousarray(ours["next_wealth"].T)  # SSJ: income first, [n_e, n_a]
     D = np.ascontiguousarray(ours["mu"].reshape(n_a, n_e).T)
-    exog = hh.make_exog_law_of_motion({"Pi": ours["Pi"]})
-    endog = hh.make_endog_law_of_motion({"a": a_next, "a_grid": grid})
+    steady_state = {"a": a_next, "a_grid": grid, "Pi": ours["Pi"], "Dbeg": D}
+    exog = hh.make_exog_law_of_motion(steady_state)
+    endog = hh.make_endog_law_of_motion(steady_state)
 
     def step() -> Any:
         return exog.forward(endog.forward(D))
 
     def step_with_lottery() -> Any:
-        return exog.forward(hh.make_endog_law_of_motion({"a": a_next, "a_grid": grid}).forward(D))
+        return exog.forward(hh.make_endog_law_of_motion(steady_state).forward(D))
 
-    timing = time_call(step, repeats=opts.repeats, warmup=opts.warmup)
-    timing_lottery = time_call(step_with_lottery, repeats=opts.repeats, warmup=opts.warmup)
+    def iteration() -> None:
+        try:
+            hh.forward_steady_state(steady_state, tol=-1.0, maxit=MACRO_ITERATION_UPDATES)
+        except ValueError:  # "No convergence after maxit forward iterations": expected
+            pass
+
     D_next = step()
     return {
-        "step": timing,
-        "step_with_lottery": timing_lottery,
+        "calls": {"step": step, "step_with_lottery": step_with_lottery, "iteration": iteration},
+        "iteration_updates": MACRO_ITERATION_UPDATES,
         "max_abs_diff_mu": float(np.max(np.abs(D_next.T.ravel() - ours["mu_next"]))),
         "version": package_version("sequence-jacobian"),
         "numba_version": package_version("numba"),
@@ -639,14 +694,32 @@ def bench_macro(opts: Options) -> Section:
     if skip:
         warn("sequence-jacobian skipped (--skip-references); its results are null")
     ssj = None if skip else bench_ssj_aiyagari(aiy, opts)
+    # each comparison timed interleaved: ours and SSJ's calls alternate
+    ssj_calls = {} if ssj is None else {f"ssj_{k}": f for k, f in ssj["calls"].items()}
+    single = {k: aiy["calls"][k] for k in ("forward", "scan")}
+    single.update({k: f for k, f in ssj_calls.items() if k != "ssj_iteration"})
+    iterations = {"iteration": aiy["calls"]["iteration"]}
+    if ssj is not None:
+        iterations["ssj_iteration"] = ssj_calls["ssj_iteration"]
+    with jax.enable_x64(True):  # as the calls were built
+        timed = time_interleaved(
+            single, repeats=opts.scan_repeats, warmup=max(1, opts.warmup // 10), block=BLOCK
+        )
+        timed.update(time_interleaved(iterations, repeats=MACRO_ITERATION_REPEATS, warmup=2))
+    aiy.update({k: timed[k] for k in ("forward", "scan", "iteration")})
+    if ssj is not None:
+        ssj.update({k: timed[f"ssj_{k}"] for k in ("step", "step_with_lottery", "iteration")})
 
     lot_s = seed["lottery_step"].median_s
     gen_s = seed["generic_step"].median_s
     lot_fwd_s = seed["lottery_forward"].median_s
     gen_fwd_s = seed["generic_forward"].median_s
-    ours_s = aiy["forward"].median_s
+    # one update in each library's own forward iteration (lottery built once per iteration)
+    ours_s = aiy["iteration"].median_s / aiy["iteration_updates"]
+    ssj_s = None if ssj is None else ssj["iteration"].median_s / ssj["iteration_updates"]
+    one_call_s = aiy["forward"].median_s
     scan_s = aiy["scan"].median_s / aiy["scan_steps"]
-    ssj_s = None if ssj is None else ssj["step"].median_s
+    ssj_step_s = None if ssj is None else ssj["step"].median_s
     ssj_lottery_s = None if ssj is None else ssj["step_with_lottery"].median_s
 
     def ratio(ref_s: float | None, ours_s: float) -> float | None:
@@ -690,9 +763,32 @@ def bench_macro(opts: Options) -> Section:
     rows.append(
         f"Aiyagari (1994) rho=0.9 sigma=0.2 crra=3: {aiy['n_wealth']} wealth × "
         f"{aiy['n_income']} income, EGM savings share at r = {aiy['r']:g}, {aiy['dtype']}; "
-        "ref/ours = SSJ ÷ hank_mfg forward"
+        "ref/ours = SSJ ÷ hank_mfg, like for like"
     )
-    rows.append(row("hank_mfg", "jit(forward(kernel, mu, share)), prebuilt kernel", aiy["forward"]))
+    n_it = aiy["iteration_updates"]
+    rows.append(
+        Row(
+            "hank_mfg",
+            f"forward_iteration, {n_it} updates (lottery placed once) ÷ {n_it}",
+            aiy["iteration"].median_s,
+            aiy["iteration"].min_s,
+            aiy["iteration"].repeats,
+            ours_s,
+        )
+    )
+    if ssj is not None:
+        rows.append(
+            Row(
+                "SSJ",
+                f"forward_steady_state, {ssj['iteration_updates']} updates ÷ "
+                f"{ssj['iteration_updates']}",
+                ssj["iteration"].median_s,
+                ssj["iteration"].min_s,
+                ssj["iteration"].repeats,
+                ssj_s,
+                ratio(ssj_s, ours_s),
+            )
+        )
     rows.append(
         Row(
             "hank_mfg",
@@ -703,24 +799,26 @@ def bench_macro(opts: Options) -> Section:
             scan_s,
         )
     )
+    if ssj is not None:
+        rows.append(
+            row(
+                "SSJ",
+                "one update: lottery.forward, Markov.forward (lottery prebuilt)",
+                ssj["step"],
+                ssj_step_s / scan_s,
+            )
+        )
+    rows.append(row("hank_mfg", "jit(forward(kernel, mu, share)), one call", aiy["forward"]))
     if ssj is None:
-        what = "HetBlock hh_sim.hh forward step"
+        what = "HetBlock hh_sim.hh forward iteration"
         rows.append(Row("SSJ", f"{what} ({'skipped' if skip else 'not available'})", None))
     else:
         rows.append(
             row(
                 "SSJ",
-                "hh_sim.hh laws of motion: lottery.forward, Markov.forward",
-                ssj["step"],
-                ssj_s / ours_s,
-            )
-        )
-        rows.append(
-            row(
-                "SSJ",
-                "same, lottery rebuilt from a' each step",
+                "one update, lottery rebuilt from a' (as one call of ours)",
                 ssj["step_with_lottery"],
-                ssj_lottery_s / ours_s,
+                ssj_lottery_s / one_call_s,
             )
         )
 
@@ -750,8 +848,9 @@ def bench_macro(opts: Options) -> Section:
             f"{ssj['max_abs_diff_mu']:.1e} (float64)."
         )
         notes.append(
-            f"  against the scan step: SSJ ÷ hank_mfg = {ssj_s / scan_s:.2f} (prebuilt lottery), "
-            f"{ssj_lottery_s / scan_s:.2f} (rebuilt)."
+            f"Forward iterations: both check convergence every {aiy['check_every']} updates "
+            "(tol < 0 here: never met, so each runs its fixed number of updates); max "
+            f"|mu(SSJ) - mu(hank_mfg)| after one update {ssj['max_abs_diff_mu']:.1e}."
         )
 
     section.results = {
@@ -776,12 +875,16 @@ def bench_macro(opts: Options) -> Section:
         "aiyagari_500x7_s": ours_s,
         "ssj_500x7_s": ssj_s,
         "ratio_ssj": ratio(ssj_s, ours_s),
-        "aiyagari_500x7_min_s": aiy["forward"].min_s,
+        "aiyagari_500x7_min_s": aiy["iteration"].min_s / aiy["iteration_updates"],
+        "ssj_500x7_min_s": (
+            None if ssj is None else ssj["iteration"].min_s / ssj["iteration_updates"]
+        ),
         "aiyagari_500x7_scan_step_s": scan_s,
-        "ssj_500x7_min_s": None if ssj is None else ssj["step"].min_s,
+        "ssj_500x7_step_s": ssj_step_s,
+        "ratio_ssj_scan": ratio(ssj_step_s, scan_s),
+        "aiyagari_500x7_one_call_s": one_call_s,
         "ssj_500x7_with_lottery_s": ssj_lottery_s,
-        "ratio_ssj_with_lottery": ratio(ssj_lottery_s, ours_s),
-        "ratio_ssj_scan": ratio(ssj_s, scan_s),
+        "ratio_ssj_with_lottery": ratio(ssj_lottery_s, one_call_s),
         "aiyagari_500x7_max_abs_diff_ssj": None if ssj is None else ssj["max_abs_diff_mu"],
         "aiyagari_500x7_dtype": aiy["dtype"],
         "aiyagari_500x7_policy": {

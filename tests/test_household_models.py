@@ -73,6 +73,13 @@ def test_lottery_and_generic_kernels_agree(name):
             rtol=0,
             atol=1e-12,
         )
+        # forward iteration's path: the lottery as a sparse matrix, then one scatter
+        np.testing.assert_allclose(
+            np.asarray(lottery.push(mu, *lottery.savings_transitions(policy))),
+            np.asarray(generic.forward(mu, gen_policy)),
+            rtol=0,
+            atol=1e-12,
+        )
         np.testing.assert_allclose(
             np.asarray(lottery.expect(v, policy)),
             np.asarray(generic.expect(v, gen_policy)),
@@ -102,7 +109,7 @@ def test_seed_macro_generic_game_matches_lottery_game():
 @st.composite
 def lottery_cases(draw):
     n_a = draw(st.sampled_from([2, 9]))
-    n_e = draw(st.sampled_from([1, 3]))
+    n_e = draw(st.sampled_from([1, 3, 20]))  # 20: past the unrolled income transition
     discrete = draw(st.booleans())
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     grid = np.cumsum(rng.uniform(0.05, 2.0, n_a)) - 0.5
@@ -131,6 +138,14 @@ forward = jax.jit(lambda k, mu, p: k.forward(mu, p))
 expect = jax.jit(lambda k, v, p: k.expect(v, p))
 
 
+@jax.jit
+def generic_forward(kernel, mu, policy):
+    """The same step through the kernel's generic form (next states and probabilities)."""
+    if kernel.shares is not None:
+        return kernel.to_generic().forward(mu, policy)
+    return kernel.to_generic(policy).forward(mu, jnp.zeros(kernel.n_states, jnp.int32))
+
+
 @settings(max_examples=20)
 @given(lottery_cases())
 def test_lottery_kernel_properties(case):
@@ -141,6 +156,9 @@ def test_lottery_kernel_properties(case):
     lhs = float(jnp.dot(mu_next, v))
     rhs = float(jnp.dot(mu, expect(kernel, v, policy)))
     assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+    np.testing.assert_allclose(
+        np.asarray(mu_next), np.asarray(generic_forward(kernel, mu, policy)), rtol=0, atol=1e-12
+    )
 
 
 def test_lottery_is_differentiable_in_the_share():

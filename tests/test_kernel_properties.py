@@ -1,4 +1,5 @@
-"""Property tests of the generic kernel: mass, non-negativity, adjointness (float64)."""
+"""Property tests of the generic kernel (mass, non-negativity, adjointness; float64) and of
+the grid search behind the lottery kernel (exact against a sorted search, float32 and 64)."""
 
 import jax
 import jax.numpy as jnp
@@ -7,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hank_mfg.calibration import geometric_grid
 from hank_mfg.core import GenericKernel
 from hank_mfg.core import action_values as _action_values
 from hank_mfg.core import expect as _expect
 from hank_mfg.core import forward as _forward
+from hank_mfg.core.kernel import _search_table, grid_interval
 
 # jitted once per shape: far fewer compilations than op-by-op dispatch
 forward, expect, action_values = jax.jit(_forward), jax.jit(_expect), jax.jit(_action_values)
@@ -116,3 +119,53 @@ def test_bad_policy_shape_is_rejected():
     kernel = GenericKernel.create(np.zeros((3, 2, 1), int), np.ones((3, 2, 1)))
     with pytest.raises(ValueError, match="policy must be action probabilities"):
         forward(kernel, jnp.ones(3) / 3, jnp.ones((3, 2, 1)))
+
+
+@st.composite
+def grids_and_points(draw):
+    """Uniform, shifted-geometric and irregular grids; points around, between and on them."""
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.sampled_from([3, 17, 200]))
+    kind = draw(st.sampled_from(["uniform", "geometric", "irregular"]))
+    low = float(draw(st.sampled_from([0.0, -2.0, 1e-3])))
+    if kind == "uniform":
+        grid = np.linspace(low, low + rng.uniform(1.0, 100.0), n)
+    elif kind == "geometric":
+        shift = rng.uniform(0.01, 5.0) - low
+        grid = geometric_grid(low, low + rng.uniform(5.0, 500.0), n, shift=max(shift, 1e-3 - low))
+    else:
+        grid = low + np.cumsum(rng.exponential(1.0, n) * rng.choice([0.01, 1.0, 30.0], n))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    grid = grid.astype(dtype)
+    span = float(grid[-1] - grid[0])
+    on = grid[rng.integers(0, n, 40)]
+    points = np.concatenate(
+        [
+            rng.uniform(grid[0] - 0.2 * span, grid[-1] + 0.2 * span, 400).astype(dtype),
+            on,
+            np.nextafter(on, dtype(np.inf)),
+            np.nextafter(on, dtype(-np.inf)),
+            np.array([-1e30, 1e30], dtype=dtype),
+        ]
+    )
+    return grid, points.astype(dtype)
+
+
+@given(grids_and_points())
+def test_grid_interval_is_exact(case):
+    grid, points = case
+    if np.any(np.diff(grid) <= 0):  # float32 may merge points of a fine irregular grid
+        return
+    expected = np.clip(np.searchsorted(grid, points, side="right") - 1, 0, grid.size - 2)
+    got = np.asarray(grid_interval(jnp.asarray(grid), jnp.asarray(points)))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_geometric_grids_get_logarithmic_buckets():
+    """Household wealth grids: one table lookup and one comparison, from a small table."""
+    grid = geometric_grid(0.0, 99.0, 200, shift=0.25)
+    for dtype in (np.float32, np.float64):
+        table = _search_table(grid.astype(dtype), dtype)
+        assert table.kind == "log" and table.steps == 1 and table.start.size < 4096
+    assert _search_table(np.linspace(0.0, 1.0, 50), np.float64).kind == "linear"

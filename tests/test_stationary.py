@@ -24,6 +24,7 @@ from hank_mfg.solvers.discrete_dp import (
 from hank_mfg.solvers.egm import stationary_kernel
 from hank_mfg.solvers.stationary import (
     euler_errors,
+    forward_iteration,
     stationary_distribution,
     stationary_equilibrium,
     stationary_solution,
@@ -211,6 +212,29 @@ def test_stationary_distribution_is_exact(case, request):
     iterated = stationary_distribution(kernel, share, method="iterate")
     direct = stationary_distribution(kernel, share, method="direct")
     np.testing.assert_allclose(iterated, direct, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["lottery", "generic"])
+def test_forward_iteration_repeats_the_forward_step(aiyagari_table, kind):
+    """Blocks of updates from a placed lottery are the kernel's own forward steps, repeated."""
+    economy, eq = aiyagari_table
+    kernel = stationary_kernel(economy.household, eq.r, eq.w)
+    share = jnp.asarray(eq.share)
+    if kind == "generic":
+        kernel, share = kernel.to_generic(share), jnp.zeros(kernel.n_states, dtype=jnp.int32)
+    mu = jnp.full(kernel.n_states, 1.0 / kernel.n_states)
+    iterated, updates, change = forward_iteration(kernel, share, mu, -1.0, 7, check_every=3)
+    assert int(updates) == 9  # whole blocks: 7 rounded up to 3 blocks of 3
+    stepped = [mu]
+    for _ in range(9):
+        stepped.append(_forward(kernel, stepped[-1], share))
+    np.testing.assert_allclose(np.asarray(iterated), np.asarray(stepped[-1]), rtol=0, atol=1e-15)
+    assert float(change) == pytest.approx(float(jnp.max(jnp.abs(stepped[-1] - stepped[-2]))))
+    # converged: stops after the first block whose last update moves mu by at most tol
+    _, updates, change = forward_iteration(kernel, share, jnp.asarray(eq.distribution), 1e-12, 50)
+    assert int(updates) == 10 and float(change) <= 1e-12
+    with pytest.raises(ValueError, match="check_every"):
+        forward_iteration(kernel, share, mu, 1e-12, 10, check_every=0)
 
 
 # --- exploitability ---------------------------------------------------------------------------

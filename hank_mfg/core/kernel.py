@@ -20,6 +20,7 @@ A *policy table* is one of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import jax
@@ -115,35 +116,126 @@ def _is_index_policy(policy: Array) -> bool:
 _MAX_BUCKETS = 1 << 18
 #: Most correction steps after the table lookup; grids that need more use a binary search.
 _MAX_STEPS = 6
-_SEARCH_TABLES: dict[tuple[str, bytes], tuple[np.ndarray, float, float, int] | None] = {}
+#: Integer type of the bit pattern of each float type (for logarithmic buckets).
+_BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 
-def _search_table(grid: np.ndarray) -> tuple[np.ndarray, float, float, int] | None:
-    """Bucket lookup table of a concrete increasing grid, or ``None`` if it does not pay.
+@dataclass(frozen=True)
+class _SearchTable:
+    """Buckets over a grid's span and, per bucket, a lower bound ``start`` on the interval index
+    of every point that rounding may put in it (its neighbours included); ``steps``
+    comparisons then reach the exact index.
 
-    The span ``[grid[0], grid[-1]]`` is cut into ``M`` equal buckets, about two per smallest
-    grid spacing (at most :data:`_MAX_BUCKETS`). ``start[k]`` is a lower bound on the interval
-    index of every point that rounding may put in bucket ``k`` (its neighbours included);
-    ``steps`` comparisons then reach the exact index. Returns ``(start, origin, 1 / width,
-    steps)``; cached per grid.
+    ``kind == "linear"``: bucket ``floor((x - origin) · scale)`` (equal widths).
+    ``kind == "log"``: bucket ``(bits(x - origin) - bits0) >> shift``, with ``bits`` the float's
+    bit pattern as an integer, which grows like ``log2`` of a positive float: equal widths in
+    ``log(x - origin)``, for grids spaced geometrically towards ``origin`` (household wealth).
     """
-    key = (grid.dtype.str, grid.tobytes())
+
+    kind: str
+    start: np.ndarray
+    steps: int
+    origin: float
+    scale: float = 0.0
+    bits0: int = 0
+    shift: int = 0
+
+    def bucket(self, x: Array) -> Array:
+        """Bucket of each ``x`` (int32, within the table)."""
+        last = self.start.size - 1
+        if self.kind == "linear":
+            b = jnp.floor((x - self.origin) * self.scale)
+            return jnp.clip(jnp.nan_to_num(b), 0, last).astype(jnp.int32)
+        # x - origin <= 0 (below the grid) and NaN land in the end buckets; both are clipped
+        u = jnp.maximum(x - self.origin, np.finfo(x.dtype).tiny)
+        bits = jax.lax.bitcast_convert_type(u, _BITS[np.dtype(x.dtype)])
+        return jnp.clip((bits - self.bits0) >> self.shift, 0, last).astype(jnp.int32)
+
+
+def _bucket_bounds(g: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, int]:
+    """``start`` and ``steps`` of buckets whose left edges are ``edges`` (``M + 3`` of them).
+
+    Bucket ``k`` may receive points of buckets ``k ± 1`` through rounding: its ``start`` is the
+    interval of bucket ``k - 1``'s left edge, its last possible interval that of bucket
+    ``k + 2``'s left edge.
+    """
+    n, m = g.size, edges.size - 3
+    edge = np.clip(np.searchsorted(g, edges, "right") - 1, 0, n - 2)
+    low = np.concatenate([[0], edge[:m]])  # k = 0…M
+    high = edge[2 : m + 3]  # past the last: n - 2
+    return low.astype(np.int32), int(np.max(high - low))
+
+
+def _linear_table(g: np.ndarray) -> _SearchTable:
+    """About two equal buckets per smallest grid spacing (at most :data:`_MAX_BUCKETS`)."""
+    span = float(g[-1] - g[0])
+    n_buckets = int(min(_MAX_BUCKETS, 2 * np.ceil(span / np.diff(g).min())))
+    width = span / n_buckets
+    start, steps = _bucket_bounds(g, g[0] + width * np.arange(n_buckets + 3))
+    return _SearchTable("linear", start, steps, float(g[0]), scale=1.0 / width)
+
+
+def _log_table(g: np.ndarray, dtype: np.dtype) -> _SearchTable | None:
+    """Buckets of equal width in ``log(x - origin)``, ``origin`` fitted to geometric spacing.
+
+    ``None`` if the spacing does not grow, or no bucket width both resolves the grid and stays
+    wider than the rounding of ``x - origin`` in ``dtype``.
+    """
+    if dtype not in _BITS:
+        return None
+    d = np.diff(g)
+    ratio = (d[-1] / d[0]) ** (1.0 / (g.size - 2))
+    if not np.isfinite(ratio) or ratio < 1.0 + 1e-6:
+        return None
+    pivot = d[0] / (ratio - 1.0)  # x - (g[0] - pivot) is geometric in a geometric grid
+    origin = float(g[0] - pivot)
+    # Buckets span 2**shift units in the last place of u = x - origin, at least
+    # 2**(shift-1)·eps·u wide; at u = pivot that must exceed the rounding of u, at most about
+    # eps·rounding, eight times over for the one-bucket margins to hold (eps cancels).
+    rounding = 3.0 * (np.abs(g).max() + abs(origin)) + pivot
+    min_shift = int(np.ceil(np.log2(16.0 * rounding / pivot)))
+    itype = _BITS[dtype]
+    bits0 = int(np.asarray(pivot, dtype=dtype).view(itype))
+    bits_top = int(np.asarray(g[-1] - origin, dtype=dtype).view(itype))
+    bits_max = int(np.asarray(np.finfo(dtype).max, dtype=dtype).view(itype))
+    best = None
+    for shift in range(min_shift, 8 * np.dtype(itype).itemsize - 2):
+        n_buckets = ((bits_top - bits0) >> shift) + 2
+        if n_buckets > _MAX_BUCKETS:
+            continue
+        if bits0 + ((n_buckets + 2) << shift) > bits_max:
+            break  # edges past the largest float
+        codes = bits0 + (np.arange(n_buckets + 3, dtype=np.int64) << shift)
+        edges = codes.astype(itype).view(dtype).astype(np.float64) + origin
+        start, steps = _bucket_bounds(g, edges)
+        if best is not None and steps > best.steps:
+            break  # coarser buckets only need more steps
+        best = _SearchTable("log", start, steps, origin, bits0=bits0, shift=shift)
+    return best
+
+
+_SEARCH_TABLES: dict[tuple[str, str, bytes], _SearchTable | None] = {}
+
+
+def _search_table(grid: np.ndarray, dtype: Any) -> _SearchTable | None:
+    """The cheapest bucket lookup table of a concrete increasing grid for points of ``dtype``,
+    or ``None`` if none pays (cached per grid and dtype).
+
+    Cheapest: fewest correction steps (each is a pass over the points), then fewest buckets.
+    """
+    dtype = np.dtype(dtype)
+    key = (dtype.str, grid.dtype.str, grid.tobytes())
     if key in _SEARCH_TABLES:
         return _SEARCH_TABLES[key]
     g = grid.astype(np.float64)
-    n, span = g.size, float(g[-1] - g[0])
     table = None
-    if n >= 3 and span > 0 and np.all(np.diff(g) > 0):
-        n_buckets = int(min(_MAX_BUCKETS, 2 * np.ceil(span / np.diff(g).min())))
-        width = span / n_buckets
-        # interval index of each bucket's left edge, then a one-bucket margin on each side
-        edges = g[0] + width * np.arange(n_buckets + 3)
-        edge = np.clip(np.searchsorted(g, edges, "right") - 1, 0, n - 2)
-        low = np.concatenate([[0], edge[:n_buckets]])  # bucket k-1's edge, k = 0…M
-        high = edge[2 : n_buckets + 3]  # bucket k+2's edge (past the last: n - 2)
-        steps = int(np.max(high - low))
-        if steps <= _MAX_STEPS:
-            table = (low.astype(np.int32), float(g[0]), 1.0 / width, steps)
+    if g.size >= 3 and g[-1] > g[0] and np.all(np.diff(g) > 0):
+        tables = [_linear_table(g)]
+        if dtype == grid.dtype:  # the log buckets read the bit patterns of the points
+            tables.append(_log_table(g, dtype))
+        tables = [t for t in tables if t is not None and t.steps <= _MAX_STEPS]
+        if tables:
+            table = min(tables, key=lambda t: (t.steps, t.start.size))
     _SEARCH_TABLES[key] = table
     return table
 
@@ -158,15 +250,12 @@ def grid_interval(grid: Array, x: Array) -> Array:
     lookup and a few comparisons per point instead of ``log2(len(grid))`` dependent gathers.
     """
     n = grid.shape[0]
-    table = _search_table(np.asarray(grid)) if is_concrete(grid) else None
+    table = _search_table(np.asarray(grid), x.dtype) if is_concrete(grid) else None
     if table is None:
         i = jnp.searchsorted(grid, x, side="right") - 1
         return jnp.clip(i, 0, n - 2).astype(jnp.int32)
-    start, origin, inv_width, steps = table
-    bucket = jnp.floor((x - origin) * inv_width)
-    bucket = jnp.clip(jnp.nan_to_num(bucket), 0, start.size - 1).astype(jnp.int32)
-    i = _at(jnp.asarray(start), bucket).get(**_IN_RANGE)
-    for _ in range(steps):  # never overshoots: moves up only while x >= grid[i + 1]
+    i = _at(jnp.asarray(table.start), table.bucket(x)).get(**_IN_RANGE)
+    for _ in range(table.steps):  # never overshoots: moves up only while x >= grid[i + 1]
         above = x >= _at(grid, jnp.minimum(i + 1, n - 1)).get(**_IN_RANGE)
         i = i + above.astype(jnp.int32)
     return jnp.minimum(i, n - 2)
@@ -343,6 +432,27 @@ def check_policy_table(policy: Any, n_states: int, n_actions: int) -> Array:
     return policy
 
 
+#: Largest income chain whose transition :func:`_mix_rows` writes out term by term.
+_MAX_UNROLLED_ROWS = 16
+
+
+def _mix_rows(P: Array, rows: Array, *, transpose: bool = False) -> Array:
+    """``P @ rows`` ``[n, m]`` (or its transpose ``[m, n]``) for a small square ``P`` ``[n, n]``
+    and long rows ``[n, m]``.
+
+    Written as ``n`` weighted sums of whole rows, which XLA fuses into one vectorised loop; a
+    matrix product of these shapes goes through a library call that costs more on CPU. Ask
+    for the transpose here rather than transposing the result (that fuses badly).
+    """
+    n = P.shape[0]
+    if n > _MAX_UNROLLED_ROWS:  # n² terms would swell the program; a matmul pays off by now
+        mixed = P @ rows
+        return mixed.T if transpose else mixed
+    return jnp.stack(
+        [sum(P[f, e] * rows[e] for e in range(n)) for f in range(n)], axis=1 if transpose else 0
+    )
+
+
 @struct.dataclass
 class LotteryKernel:
     """Kernel of a household on a wealth × income grid: a wealth lottery, then income moves.
@@ -447,24 +557,59 @@ class LotteryKernel:
     def forward(self, mu: Array, policy: Array) -> Array:
         """``Aᵀ mu``: lottery along wealth per income state, then ``Pi`` over income."""
         i, weight = self.lottery(policy)
-        mass = mu.reshape(self.n_wealth, self.n_income, 1) * self._choice_prob(policy)
-        income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
-        lower = (i * self.n_income + income).ravel()
+        n_a, n_e = self.n_wealth, self.n_income
+        mass = mu.reshape(n_a, n_e, 1) * self._choice_prob(policy)
+        # Mass lands income-major ([n_income, n_wealth]) so that the income transition below
+        # mixes whole wealth rows (vectorised); a small matmul costs more on CPU.
+        lower = (self._income_offset() + i).ravel()
         # two scatter-adds rather than one of the concatenation: XLA:CPU runs that ~4x slower
+        # when the lottery is computed in the same call (see savings_transitions)
         after_savings = jnp.zeros(self.n_states, dtype=mass.dtype)
         after_savings = _at(after_savings, lower).add((mass * (1.0 - weight)).ravel(), **_IN_RANGE)
-        after_savings = _at(after_savings, lower + self.n_income).add(
-            (mass * weight).ravel(), **_IN_RANGE
+        after_savings = _at(after_savings, lower + 1).add((mass * weight).ravel(), **_IN_RANGE)
+        return self._income_moves(after_savings)
+
+    def _income_offset(self) -> Array:
+        """``e · n_wealth`` per income state ``[1, n_income, 1]``: income-major positions."""
+        return jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None] * self.n_wealth
+
+    def _income_moves(self, after_savings: Array) -> Array:
+        """Income-major mass after savings ``[n_income · n_wealth]`` → next ``mu`` (by ``Pi``)."""
+        rows = after_savings.reshape(self.n_income, self.n_wealth)
+        return _mix_rows(self.Pi.T, rows, transpose=True).ravel()
+
+    def savings_transitions(self, policy: Array) -> tuple[Array, Array]:
+        """The wealth lottery under ``policy`` as a sparse matrix: where each state's mass goes.
+
+        Returns ``(targets, weights)``, each ``[n_states, 2 n_choices]``: mass ``mu[s]`` moves
+        ``weights[s, j]`` of itself to position ``targets[s, j]`` of the income-major
+        after-savings grid; :meth:`push` completes the period. Forward iteration builds them
+        once and pushes many times (one scatter per update).
+        """
+        i, weight = self.lottery(policy)
+        prob = self._choice_prob(policy)
+        lower = self._income_offset() + i
+        targets = jnp.stack([lower, lower + 1], axis=-1)  # neighbours adjacent: one scatter
+        weights = jnp.stack([prob * (1.0 - weight), prob * weight], axis=-1)
+        return targets.reshape(self.n_states, -1), weights.reshape(self.n_states, -1)
+
+    def push(self, mu: Array, targets: Array, weights: Array) -> Array:
+        """``Aᵀ mu`` from :meth:`savings_transitions`: the lottery's scatter, then ``Pi``."""
+        mass = (mu[:, None] * weights).ravel()
+        after_savings = _at(jnp.zeros(self.n_states, dtype=mass.dtype), targets.ravel()).add(
+            mass, **_IN_RANGE
         )
-        return (after_savings.reshape(self.n_wealth, self.n_income) @ self.Pi).ravel()
+        return self._income_moves(after_savings)
 
     def _choice_values(self, v: Array, policy: Array | None) -> Array:
         """``E[v(a', e') | a, e, choice]``, ``[n_wealth, n_income, n_choices]``."""
-        v_income = v.reshape(self.n_wealth, self.n_income) @ self.Pi.T  # E over e' given e
+        n_a, n_e = self.n_wealth, self.n_income
+        # E over e' given e, income-major [n_income, n_wealth] (see push)
+        v_income = _mix_rows(self.Pi, v.reshape(n_a, n_e).T).ravel()
         i, weight = self.lottery(policy)
-        income = jnp.arange(self.n_income, dtype=jnp.int32)[None, :, None]
-        below = _at(v_income, i, income).get(**_IN_RANGE)
-        above = _at(v_income, i + 1, income).get(**_IN_RANGE)
+        lower = self._income_offset() + i
+        below = _at(v_income, lower).get(**_IN_RANGE)
+        above = _at(v_income, lower + 1).get(**_IN_RANGE)
         return (1.0 - weight) * below + weight * above
 
     def expect(self, v: Array, policy: Array) -> Array:
