@@ -46,7 +46,7 @@ from jax.sharding import PartitionSpec as P
 from hank_mfg.core.checks import check_settings
 from hank_mfg.core.evaluation import evaluate, policy_value, structural_gradient
 from hank_mfg.core.game import MeanFieldGame
-from hank_mfg.core.rollout import rollout, rollout_keys
+from hank_mfg.core.rollout import Policy, rollout, rollout_keys
 from hank_mfg.solvers.policies import PolicyNetwork, observation_scale, policy_network
 from hank_mfg.solvers.solution import Solution
 
@@ -364,13 +364,7 @@ def train(
         params = net.init(k_init, loc, scale)
     optimizer, run_chunk = _trainer(game, net, _static_settings(config))
     state = TrainState(params, optimizer.init(params), jnp.asarray(0, dtype=jnp.int32))
-    history: dict[str, list] = {
-        "iteration": [],
-        "seconds": [],
-        "exploitability": [],
-        "loss": [],
-        "eval_seconds": [],
-    }
+    history = new_history()
     losses_all: list[float] = []
     ckpt = (
         None
@@ -380,68 +374,122 @@ def train(
     if ckpt is not None and resume and os.path.exists(ckpt):
         state, history, meta = _load(ckpt, state)
         losses_all = list(np.asarray(meta.get("losses", []), dtype=np.float64))
+    return training_loop(
+        game,
+        name=name,
+        policy=net.policy,
+        state=state,
+        params_of=lambda s: s.params,
+        finite_of=lambda s: s.params,
+        run_chunk=lambda s, done, n: run_chunk(s, k_train, n),  # keyed by s.iteration inside
+        done=int(state.iteration),
+        iterations=config.iterations,
+        eval_every=config.eval_every,
+        eval_samples=config.eval_samples,
+        eval_key=k_eval,
+        settings=config.to_dict(),
+        seed=config.seed,
+        callback=callback,
+        history=history,
+        losses=losses_all,
+        checkpoint=ckpt,
+    )
+
+
+def new_history() -> dict[str, list]:
+    """An empty training history: the columns every solver records at each evaluation."""
+    return {name: [] for name in ("iteration", "seconds", "exploitability", "loss", "eval_seconds")}
+
+
+def training_loop(
+    game: MeanFieldGame,
+    *,
+    name: str,
+    policy: Policy,
+    state: Any,
+    params_of: Callable[[Any], Any],
+    finite_of: Callable[[Any], Any],
+    run_chunk: Callable[[Any, int, int], tuple[Any, Array]],
+    done: int,
+    iterations: int,
+    eval_every: int,
+    eval_samples: int,
+    eval_key: Array,
+    settings: dict[str, Any],
+    seed: int,
+    callback: Callable[[Progress], Any] | None = None,
+    history: dict[str, list] | None = None,
+    losses: list[float] | None = None,
+    checkpoint: str | None = None,
+) -> Solution:
+    """Train in chunks with an exact evaluation after each: the loop every learning solver runs.
+
+    ``run_chunk(state, done, n)`` runs iterations ``done + 1 … done + n`` and returns the new
+    state and their losses; ``done`` is where training starts (after a resumed checkpoint,
+    whose ``history`` and ``losses`` are passed on). History: ``iteration``, ``seconds``
+    (training wall time, evaluations excluded, compilation included), ``exploitability``
+    (core evaluation on ``eval_samples`` common-noise paths from ``eval_key``), ``loss``,
+    ``eval_seconds``. With ``checkpoint``, the state and history are written there (atomically)
+    after each evaluation. ``callback(Progress)`` returning ``True`` stops training.
+
+    Raises:
+        TrainingDiverged: the losses or ``finite_of(state)`` became NaN/inf (naming the
+            iteration); the last good checkpoint stays on disk.
+    """
+    history = new_history() if history is None else history
+    losses = [] if losses is None else losses
     elapsed = float(history["seconds"][-1]) if history["seconds"] else 0.0
 
-    def evaluate_now(params: Any) -> tuple[float, float, Any]:
+    def evaluate_now() -> tuple[float, float, Any]:
         start = time.perf_counter()
-        ev = evaluate(game, net.policy, params, k_eval, config.eval_samples)
-        value = float(ev.exploitability.value)
-        return value, time.perf_counter() - start, ev
+        ev = evaluate(game, policy, params_of(state), eval_key, eval_samples)
+        return float(ev.exploitability.value), time.perf_counter() - start, ev
 
-    if not history["iteration"]:
-        expl, eval_s, _ = evaluate_now(state.params)
+    def record(loss: float) -> float:
+        expl, eval_s, _ = evaluate_now()
         _record(
             history,
-            iteration=0,
-            seconds=0.0,
-            exploitability=expl,
-            loss=float("nan"),
-            eval_seconds=eval_s,
-        )
-        if ckpt is not None:
-            _save(ckpt, state, history, {"solver": name})
-
-    while int(state.iteration) < config.iterations:
-        done = int(state.iteration)
-        n = min(config.eval_every, config.iterations - done)
-        start = time.perf_counter()
-        new_state, losses = run_chunk(state, k_train, n)
-        losses = np.asarray(losses)
-        elapsed += time.perf_counter() - start
-        where = f"; the last good checkpoint is {ckpt}" if ckpt else ""
-        check_chunk(name, done, losses, new_state.params, where)
-        state = new_state
-        losses_all.extend(float(x) for x in losses)
-        expl, eval_s, _ = evaluate_now(state.params)
-        _record(
-            history,
-            iteration=int(state.iteration),
+            iteration=done,
             seconds=elapsed,
             exploitability=expl,
-            loss=float(losses[-1]),
+            loss=loss,
             eval_seconds=eval_s,
         )
-        if ckpt is not None:
-            _save(ckpt, state, history, {"solver": name, "losses": np.asarray(losses_all)})
+        if checkpoint is not None:
+            meta = {"solver": name, "losses": np.asarray(losses)} if losses else {"solver": name}
+            _save(checkpoint, state, history, meta)
+        return expl
+
+    if not history["iteration"]:
+        record(float("nan"))
+    where = f"; the last good checkpoint is {checkpoint}" if checkpoint else ""
+    while done < iterations:
+        n = min(eval_every, iterations - done)
+        start = time.perf_counter()
+        new_state, chunk_losses = run_chunk(state, done, n)
+        chunk_losses = np.asarray(chunk_losses)
+        elapsed += time.perf_counter() - start
+        check_chunk(name, done, chunk_losses, finite_of(new_state), where)
+        state, done = new_state, done + n
+        losses.extend(float(x) for x in chunk_losses)
+        expl = record(float(chunk_losses[-1]))
         if callback is not None:
-            progress = Progress(
-                int(state.iteration), config.iterations, float(losses[-1]), expl, elapsed
-            )
+            progress = Progress(done, iterations, float(chunk_losses[-1]), expl, elapsed)
             if callback(progress) is True:
                 break
 
-    _, _, final = evaluate_now(state.params)
+    _, _, final = evaluate_now()
     return Solution(
         game=game,
         solver=name,
-        policy=net.policy,
-        params=state.params,
-        settings={**config.to_dict(), "devices": len(jax.local_devices())},
+        policy=policy,
+        params=params_of(state),
+        settings={**settings, "devices": len(jax.local_devices())},
         evaluation=final,
-        results={"loss_by_iteration": np.asarray(losses_all, dtype=np.float64)},
+        results={"loss_by_iteration": np.asarray(losses, dtype=np.float64)},
         history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         seconds=elapsed,
-        seed=config.seed,
+        seed=seed,
     )
 
 

@@ -1,4 +1,4 @@
-"""What the model-free solvers share: sampled experience, the training loop, the yardstick.
+"""What the model-free solvers share: sampled experience, chunked training, the yardstick.
 
 The RL solvers see the model only through the sample-based update
 (:mod:`hank_mfg.core.sample`): N agents, next states drawn from the model's transitions, the
@@ -10,7 +10,6 @@ evaluates them exactly, with the same exploitability as every other solver.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hank_mfg.core.evaluation import evaluate
 from hank_mfg.core.game import Discrete, MeanFieldGame
 from hank_mfg.core.rollout import Policy
 from hank_mfg.core.sample import SampledPath, sample_rollout
@@ -31,7 +29,7 @@ from hank_mfg.solvers.policies import (
     observation_size,
 )
 from hank_mfg.solvers.solution import Solution
-from hank_mfg.solvers.spg import Progress, TrainingDiverged, _record, check_chunk
+from hank_mfg.solvers.spg import TrainingDiverged, training_loop
 
 Array = jax.Array
 
@@ -41,7 +39,6 @@ __all__ = [
     "clock_input",
     "collect",
     "sampled_observation_scale",
-    "training_loop",
 ]
 
 
@@ -97,92 +94,6 @@ def collect(
     return jax.vmap(one)(keys)
 
 
-def training_loop(
-    game: MeanFieldGame,
-    *,
-    name: str,
-    policy: Policy,
-    state: Any,
-    params_of: Callable[[Any], Any],
-    run_chunk: Callable[[Any, Array, int], tuple[Any, Array]],
-    iterations: int,
-    eval_every: int,
-    eval_samples: int,
-    key: Array,
-    settings: dict[str, Any],
-    seed: int,
-    callback: Callable[[Any], Any] | None = None,
-) -> Solution:
-    """Run ``run_chunk`` (``eval_every`` iterations per call) with exact evaluations between.
-
-    History as for SPG/RSPG: ``iteration``, ``seconds`` (training wall time, evaluations
-    excluded, compilation included), ``exploitability`` (core evaluation on ``eval_samples``
-    common-noise paths), ``loss``. ``callback(Progress)`` returning ``True`` stops training.
-
-    Raises:
-        TrainingDiverged: the loss or the parameters became NaN/inf (naming the iteration).
-    """
-
-    k_train = key
-    # the evaluation paths of SPG / RSPG run with the same seed, so that every solver is
-    # scored on the same common-noise paths
-    k_eval = jax.random.split(jax.random.PRNGKey(seed), 4)[3]
-    history: dict[str, list] = {
-        "iteration": [],
-        "seconds": [],
-        "exploitability": [],
-        "loss": [],
-        "eval_seconds": [],
-    }
-
-    def record(iteration: int, seconds: float, loss: float) -> float:
-        start = time.perf_counter()
-        ev = evaluate(game, policy, params_of(state), k_eval, eval_samples)
-        expl = float(ev.exploitability.value)
-        eval_seconds = time.perf_counter() - start
-        _record(
-            history,
-            iteration=iteration,
-            seconds=seconds,
-            exploitability=expl,
-            loss=loss,
-            eval_seconds=eval_seconds,
-        )
-        return expl
-
-    record(0, 0.0, float("nan"))
-    elapsed, done = 0.0, 0
-    losses_all: list[float] = []
-    while done < iterations:
-        n = min(eval_every, iterations - done)
-        start = time.perf_counter()
-        new_state, losses = run_chunk(state, jax.random.fold_in(k_train, done), n)
-        losses = np.asarray(losses)
-        elapsed += time.perf_counter() - start
-        check_chunk(name, done, losses, new_state)
-        state = new_state
-        done += n
-        losses_all.extend(float(x) for x in losses)
-        expl = record(done, elapsed, float(losses[-1]))
-        if callback is not None:
-            progress = Progress(done, iterations, float(losses[-1]), expl, elapsed)
-            if callback(progress) is True:
-                break
-    final = evaluate(game, policy, params_of(state), k_eval, eval_samples)
-    return Solution(
-        game=game,
-        solver=name,
-        policy=policy,
-        params=params_of(state),
-        settings={**settings, "devices": len(jax.local_devices())},
-        evaluation=final,
-        results={"loss_by_iteration": np.asarray(losses_all, dtype=np.float64)},
-        history={k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
-        seconds=elapsed,
-        seed=seed,
-    )
-
-
 def reward_scale(
     game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_samples: int
 ) -> float:
@@ -228,7 +139,8 @@ def run_solver(
     key: Array,
     callback: Callable[[Any], Any] | None,
 ) -> Solution:
-    """Jit chunks of ``iteration`` (``lax.scan``) and run :func:`training_loop`."""
+    """Jit chunks of ``iteration`` (``lax.scan``) and run them in the solvers' shared
+    :func:`~hank_mfg.solvers.spg.training_loop` (no checkpoints)."""
 
     @partial(jax.jit, static_argnames=("n",))
     def run_chunk(state: Any, key_chunk: Array, n: int) -> tuple[Any, Array]:
@@ -237,17 +149,22 @@ def run_solver(
     settings = {
         k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()
     }
+    # the evaluation paths of SPG / RSPG run with the same seed, so that every solver is
+    # scored on the same common-noise paths
+    eval_key = jax.random.split(jax.random.PRNGKey(config.seed), 4)[3]
     return training_loop(
         game,
         name=name,
         policy=policy,
         state=state,
         params_of=params_of,
-        run_chunk=run_chunk,
+        finite_of=lambda s: s,
+        run_chunk=lambda s, done, n: run_chunk(s, jax.random.fold_in(key, done), n),
+        done=0,
         iterations=config.iterations,
         eval_every=config.eval_every,
         eval_samples=config.eval_samples,
-        key=key,
+        eval_key=eval_key,
         settings={**settings, **extra_settings},
         seed=config.seed,
         callback=callback,
