@@ -240,10 +240,8 @@ def beach_bar_anticipation(game: Any, solution: Any) -> dict[str, Any]:
 def bench_beach_bar(args: argparse.Namespace) -> dict[str, Any]:
     from hank_mfg.models.toy.beach_bar import BeachBar
 
-    game = BeachBar(common_noise=True)
-    out: dict[str, Any] = {}
-    for name, recurrent in (("spg", False), ("rspg", True)):
-        config = SPGConfig(
+    def config_for(recurrent: bool) -> SPGConfig:
+        return SPGConfig(
             recurrent=recurrent,
             n_samples=8,
             iterations=args.beach_iterations,
@@ -251,6 +249,11 @@ def bench_beach_bar(args: argparse.Namespace) -> dict[str, Any]:
             eval_samples=8,
             seed=args.seed,
         )
+
+    game = BeachBar(common_noise=True)
+    out: dict[str, Any] = {}
+    for name, recurrent in (("spg", False), ("rspg", True)):
+        config = config_for(recurrent)
         log(f"beach_bar: {name.upper()} for {args.beach_budget:.0f} s")
         out[name] = _timed_training(game, config, args.beach_budget)
         wall, it = _first_time_below(out[name], 0.01)
@@ -261,14 +264,7 @@ def bench_beach_bar(args: argparse.Namespace) -> dict[str, Any]:
     # closes), so even the equilibrium keeps an exploitability of a few percent of the
     # initial policy's.
     plain = BeachBar(common_noise=False)
-    config = SPGConfig(
-        recurrent=True,
-        n_samples=8,
-        iterations=args.beach_iterations,
-        eval_every=10,
-        eval_samples=8,
-        seed=args.seed,
-    )
+    config = config_for(recurrent=True)
     log(f"beach_bar without the closing shock: RSPG for {args.beach_budget:.0f} s")
     out["no_closing"] = _timed_training(plain, config, args.beach_budget)
     wall, it = _first_time_below(out["no_closing"], 0.01)
