@@ -94,14 +94,7 @@ class Timing:
 
 def time_call(fn: Callable[[], Any], *, repeats: int, warmup: int) -> Timing:
     """Call ``fn`` ``warmup`` times, then time ``repeats`` calls one by one."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        fn()
-        samples.append(time.perf_counter_ns() - start)
-    return Timing(statistics.median(samples) * 1e-9, min(samples) * 1e-9, repeats)
+    return time_interleaved({"call": fn}, repeats=repeats, warmup=warmup)["call"]
 
 
 def time_interleaved(
