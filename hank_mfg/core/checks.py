@@ -12,6 +12,8 @@ import numpy as np
 from hank_mfg.core.kernel import check_distribution
 
 __all__ = [
+    "NonFiniteError",
+    "check_bool",
     "check_discount",
     "check_finite",
     "check_horizon",
@@ -106,3 +108,19 @@ def check_settings(
             raise ValueError(f"{name} must {rule}, got {value!r}")
     if not config.hidden or min(config.hidden) < 1:
         raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {config.hidden!r}")
+
+
+class NonFiniteError(ValueError):
+    """A computed aggregate, distribution or value is NaN or infinite.
+
+    The message names the variable, the common-noise path (sample) and the date where it
+    first happened, e.g. ``K is nan on path 0 at date 3``.
+    """
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a boolean (``True``/``False``, numpy's too), else raise
+    ``ValueError`` naming the parameter (a string such as ``'false'`` is not a boolean)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
