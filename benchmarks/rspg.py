@@ -15,10 +15,13 @@ Sections:
   SPG and RSPG; the wall time for RSPG to reach ≤ 1% of the initial policy's exploitability;
   final exploitabilities of both; the mean distance to the bar over time on a path where it
   closes (anticipation: the crowd moves away before T/2).
-* ``memory``: peak resident memory (child processes, ``ru_maxrss``) of compiling and running
-  two training iterations on ``seed_macro``, and on a 2000-wealth × 7-income Aiyagari economy
-  with log-AR(1) TFP noise, B = 64, T = 200, without and with rematerialisation
-  (``remat_chunk``: √T periods per block).
+* ``memory``: peak resident memory of compiling and running two training iterations on
+  ``seed_macro``, and on a 2000-wealth × 7-income Aiyagari economy with log-AR(1) TFP noise,
+  B = 64, T = 200, without and with rematerialisation (``remat_chunk``: √T periods per block).
+  Each case runs in a fresh interpreter and reports its own peak (``VmHWM``), its baseline
+  (resident memory after the imports) and the increment between them; the remat saving is
+  the difference of the peaks and the ratios of peaks and of increments. (``ru_maxrss`` of a
+  child would not do: Linux carries the parent's peak across ``execve``.)
 
 Figures (``--figures DIR``, default ``benchmarks/figures``): exploitability against seconds for
 SPG and RSPG on both games, and the beach-bar mean field over time (both TFP branches).
@@ -42,8 +45,6 @@ import json
 import math
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -60,7 +61,12 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 if str(Path(__file__).resolve().parent) not in sys.path:  # sibling helper module
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import stdout_to_stderr  # noqa: E402
+from bench_common import (  # noqa: E402
+    finish_memory_case,
+    run_fresh_python,
+    start_memory_case,
+    stdout_to_stderr,
+)
 
 from hank_mfg.core.evaluation import structural_gradient  # noqa: E402
 from hank_mfg.core.rollout import rollout_keys  # noqa: E402
@@ -276,22 +282,33 @@ def bench_beach_bar(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-# --- memory (child processes) -----------------------------------------------------------------
+# --- memory (each case in a fresh interpreter) ---------------------------------------------------
+
+MEMORY_CASES = ("seed_macro", "aiyagari_2000x7")
 
 
 def memory_child(which: str, remat: bool) -> None:
-    """Compile and run two training iterations; print the peak resident memory (MB)."""
+    """Compile and run two training iterations; print the case's memory (MB) as one JSON line.
+
+    Runs in a fresh interpreter (``--memory-child``). The baseline is taken after the imports and
+    the start of JAX's CPU runtime, before the game is built; the peak is this process's own
+    (``VmHWM``), reset to the baseline at the start of the case.
+    """
+    if which not in MEMORY_CASES:
+        raise ValueError(f"which must be one of {MEMORY_CASES}, got {which!r}")
     if which == "seed_macro":
         from hank_mfg.models.seed_macro import seed_macro
-
-        game, n_samples = seed_macro(), 8
     else:
         # household economies with CRRA utility train in float64 (utility near the borrowing
         # limit overflows float32)
         jax.config.update("jax_enable_x64", True)
         from hank_mfg.calibration import LogAR1TFP, aiyagari_1994
         from hank_mfg.models import aiyagari
-
+    jax.devices()  # the runtime's fixed cost belongs to the baseline, not to the case
+    mem = start_memory_case()
+    if which == "seed_macro":
+        game, n_samples = seed_macro(), 8
+    else:
         cal = aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=2000)
         game = aiyagari(cal, tfp=LogAR1TFP(rho=0.9, sigma=0.01), horizon=200)
         n_samples = 64
@@ -307,11 +324,30 @@ def memory_child(which: str, remat: bool) -> None:
     )
     start = time.perf_counter()
     train(game, config)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"peak_mb": peak_mb, "seconds": time.perf_counter() - start, "remat": chunk}))
+    seconds = time.perf_counter() - start
+    print(json.dumps({**finish_memory_case(mem), "seconds": seconds, "remat": chunk}))
+
+
+def remat_saving(full: dict[str, Any] | None, remat: dict[str, Any] | None) -> dict[str, Any]:
+    """What rematerialisation saves, from two cases' memory (``memory_child`` lines), in MB.
+
+    ``saving_mb``: full peak minus remat peak; ``peak_ratio``: remat peak / full peak;
+    ``increment_ratio``: remat increment / full increment (the cases' own memory, baseline
+    excluded). ``None`` each where a case is missing or failed.
+    """
+    if not full or not remat or "peak_mb" not in full or "peak_mb" not in remat:
+        return {"saving_mb": None, "peak_ratio": None, "increment_ratio": None}
+    return {
+        "saving_mb": full["peak_mb"] - remat["peak_mb"],
+        "peak_ratio": remat["peak_mb"] / full["peak_mb"],
+        "increment_ratio": (
+            remat["increment_mb"] / full["increment_mb"] if full["increment_mb"] > 0 else None
+        ),
+    }
 
 
 def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """Each case's memory, measured in its own fresh interpreter (see ``memory_child``)."""
     out: dict[str, Any] = {}
     cases = [("seed_macro", False), ("seed_macro", True), ("aiyagari_2000x7", True)]
     if not args.skip_no_remat_aiyagari:
@@ -319,15 +355,9 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     for which, remat in cases:
         label = f"{which}_{'remat' if remat else 'full'}"
         log(f"memory: {label}")
-        cmd = [sys.executable, __file__, "--memory-child", which]
-        if remat:
-            cmd.append("--remat")
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            out[label] = {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-        else:
-            out[label] = json.loads(lines[-1])
+        out[label] = run_fresh_python(
+            [__file__, "--memory-child", which, *(["--remat"] if remat else [])]
+        )
     return out
 
 
@@ -439,14 +469,14 @@ def summary(seed: dict | None, beach: dict | None, memory: dict | None) -> dict[
             ],
         )
     if memory is not None:
-        mb = {k: v.get("peak_mb") for k, v in memory.items()}
-        out.update(
-            seed_macro_peak_mb=mb.get("seed_macro_full"),
-            seed_macro_remat_peak_mb=mb.get("seed_macro_remat"),
-            aiyagari_2000x7_peak_mb=mb.get("aiyagari_2000x7_full"),
-            aiyagari_2000x7_remat_peak_mb=mb.get("aiyagari_2000x7_remat"),
-            memory_runs=memory,
-        )
+        for game in MEMORY_CASES:
+            full, remat = memory.get(f"{game}_full"), memory.get(f"{game}_remat")
+            for suffix, case in (("", full), ("_remat", remat)):
+                for key in ("peak_mb", "baseline_mb", "increment_mb"):
+                    out[f"{game}{suffix}_{key}"] = (case or {}).get(key)
+            for key, value in remat_saving(full, remat).items():
+                out[f"{game}_remat_{key}"] = value
+        out["memory_runs"] = memory
     return out
 
 
@@ -494,13 +524,28 @@ def render(res: dict[str, Any]) -> str:
             f"{res['beach_bar_spg_moves_away_before_half']})",
         ]
     if "memory_runs" in res:
-        lines.append("peak resident memory (compile + 2 iterations, child processes):")
+        lines.append(
+            "peak resident memory (compile + 2 iterations, each case in a fresh interpreter; "
+            "baseline: after the imports):"
+        )
         for k, v in res["memory_runs"].items():
             if "error" in v:
                 lines.append(f"  {k}: failed ({v['error']})")
             else:
                 lines.append(
-                    f"  {k}: {v['peak_mb']:.0f} MB ({v['seconds']:.0f} s, remat_chunk {v['remat']})"
+                    f"  {k}: peak {v['peak_mb']:.0f} MB = baseline {v['baseline_mb']:.0f} + "
+                    f"case {v['increment_mb']:.0f} ({v['seconds']:.0f} s, "
+                    f"remat_chunk {v['remat']})"
+                )
+        for game in MEMORY_CASES:
+            saving = res.get(f"{game}_remat_saving_mb")
+            if saving is not None:
+                inc = res[f"{game}_remat_increment_ratio"]
+                lines.append(
+                    f"  {game}: remat saves {saving:.0f} MB of peak "
+                    f"(peak ratio {res[f'{game}_remat_peak_ratio']:.2f}"
+                    + ("" if inc is None else f", case's own memory ratio {inc:.2f}")
+                    + ")"
                 )
     lines.append(
         f"Environment: python={platform.python_version()}, jax={jax.__version__}, "
@@ -527,9 +572,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--figures", type=Path, default=REPO_ROOT / "benchmarks" / "figures")
     p.add_argument("--skip-no-remat-aiyagari", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny budgets (a check of the script)")
-    p.add_argument(
-        "--memory-child", choices=["seed_macro", "aiyagari_2000x7"], help=argparse.SUPPRESS
-    )
+    p.add_argument("--memory-child", choices=list(MEMORY_CASES), help=argparse.SUPPRESS)
     p.add_argument("--remat", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
