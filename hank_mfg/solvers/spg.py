@@ -43,7 +43,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from hank_mfg.core.checks import check_settings
+from hank_mfg.core.checks import check_bool, check_settings
 from hank_mfg.core.evaluation import evaluate, policy_value, structural_gradient
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import Policy, rollout, rollout_keys
@@ -128,6 +128,10 @@ class SPGConfig:
             raise ValueError(f"rank must be None or an integer >= 1, got {self.rank!r}")
         if self.remat_chunk is not None and self.remat_chunk < 1:
             raise ValueError(f"remat_chunk must be None or >= 1, got {self.remat_chunk!r}")
+        check_bool("recurrent", self.recurrent)
+        check_bool("normalise_observations", self.normalise_observations)
+        if self.clock is not None and not isinstance(self.clock, bool | np.bool_):
+            raise ValueError(f"clock must be None, True or False, got {self.clock!r}")
 
     def network(self, game: MeanFieldGame) -> PolicyNetwork:
         """The policy network these settings describe, for ``game``."""
