@@ -18,14 +18,7 @@ from hank_mfg.core.checks import NonFiniteError
 from hank_mfg.core.files import is_partial
 from hank_mfg.models import BeachBar, LinearQuadratic, LogAR1Process
 from hank_mfg.solvers import spg as spg_module
-from hank_mfg.solvers.spg import (
-    SPGConfig,
-    TrainingDiverged,
-    game_fingerprint,
-    initial_loss,
-    spg,
-    train,
-)
+from hank_mfg.solvers.spg import SPGConfig, TrainingDiverged, spg, train
 
 # a learning rate so small that no parameter moves: the final evaluation is the initial one
 CFG = SPGConfig(
@@ -89,8 +82,11 @@ def test_first_loss_is_the_initial_policy_loss(written):
     _, sol = written
     loss = sol.history["loss"]
     assert np.all(np.isfinite(loss))
-    # the parameters never moved, so the final evaluation is the iteration-0 evaluation
-    assert loss[0] == pytest.approx(initial_loss(sol.evaluation), rel=1e-12)
+    # the parameters never moved, so the final evaluation is the iteration-0 evaluation; the
+    # loss is minus its mean initial value, -mean_b sum_s mu_0(s) v_0(s)
+    ev = sol.evaluation
+    mean_initial_value = float(jnp.mean(jnp.sum(ev.path.agg.mu[:, 0] * ev.value[:, 0], axis=-1)))
+    assert loss[0] == pytest.approx(-mean_initial_value, rel=1e-12)
     assert sol.history["exploitability"][0] == pytest.approx(sol.exploitability, rel=1e-12)
 
 
@@ -179,6 +175,8 @@ def test_a_bad_checkpoint_file_is_named(written, game, tmp_path, no_work, conten
 
 
 def test_game_fingerprint_follows_the_parameters():
+    from hank_mfg.solvers.spg import game_fingerprint
+
     assert game_fingerprint(_lq()) == game_fingerprint(_lq())
     assert game_fingerprint(_lq()) != game_fingerprint(_lq(q=0.2))
     assert game_fingerprint(_lq()) != game_fingerprint(
