@@ -42,6 +42,8 @@ __all__ = [
     "LogAR1TFP",
     "MarkovTFP",
     "aiyagari_1994",
+    "check_log_ar1",
+    "check_markov_chain",
     "geometric_grid",
     "krusell_smith_1998",
     "midpoint_shares",
@@ -204,6 +206,35 @@ class FirmCalibration:
         return _flat_dict(self)
 
 
+def check_log_ar1(
+    rho: Any, sigma: Any, log_initial: Any, *, initial_name: str = "log_tfp_initial"
+) -> tuple[float, float, float]:
+    """The rule for a Gaussian log-AR(1) TFP process ``log z' = rho log z + sigma eps``.
+
+    Returns ``(rho, sigma, log_initial)`` as floats; raises ``ValueError`` naming the parameter
+    and its range: ``rho`` in (-1, 1) (stationary), ``sigma`` in [0, inf), ``log_initial``
+    (named ``initial_name``) finite. Shared by :class:`LogAR1TFP` and the models' process.
+    """
+    return (
+        check_in_range("rho", rho, -1, 1, low_open=True, high_open=True),
+        check_in_range("sigma", sigma, 0.0, math.inf, high_open=True),
+        check_finite(initial_name, log_initial),
+    )
+
+
+def check_markov_chain(levels: Any, Pi: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The rule for TFP on a finite Markov chain: ``levels [n_z]`` positive, finite and
+    distinct (any order), ``Pi [n_z, n_z]`` a stochastic matrix (entries >= 0, rows sum to 1).
+
+    Returns both as read-only float64 arrays; raises ``ValueError`` naming ``levels`` or ``Pi``.
+    Shared by :class:`MarkovTFP` and the models' process.
+    """
+    z = check_grid("levels", levels, positive=True, increasing=False)
+    if np.unique(z).size != z.size:
+        raise ValueError(f"levels must be distinct, got {z}")
+    return z, check_stochastic_matrix("Pi", Pi, z.size)
+
+
 @dataclass(frozen=True)
 class LogAR1TFP:
     """Log TFP with Gaussian AR(1) dynamics, ``log z' = rho log z + sigma eps``, ``eps ~ N(0, 1)``.
@@ -219,10 +250,11 @@ class LogAR1TFP:
     log_tfp_initial: float = 0.0
 
     def __post_init__(self) -> None:
+        rho, sigma, log_initial = check_log_ar1(self.rho, self.sigma, self.log_tfp_initial)
         put = object.__setattr__
-        put(self, "rho", check_in_range("rho", self.rho, -1, 1, low_open=True, high_open=True))
-        put(self, "sigma", check_in_range("sigma", self.sigma, 0.0, math.inf, high_open=True))
-        put(self, "log_tfp_initial", check_finite("log_tfp_initial", self.log_tfp_initial))
+        put(self, "rho", rho)
+        put(self, "sigma", sigma)
+        put(self, "log_tfp_initial", log_initial)
 
     @property
     def unconditional_sd(self) -> float:
@@ -248,11 +280,9 @@ class MarkovTFP:
     Pi: np.ndarray
 
     def __post_init__(self) -> None:
-        levels = check_grid("levels", self.levels, positive=True, increasing=False)
-        if np.unique(levels).size != levels.size:
-            raise ValueError(f"levels must be distinct, got {levels}")
+        levels, Pi = check_markov_chain(self.levels, self.Pi)
         object.__setattr__(self, "levels", levels)
-        object.__setattr__(self, "Pi", check_stochastic_matrix("Pi", self.Pi, levels.size))
+        object.__setattr__(self, "Pi", Pi)
 
     @property
     def stationary(self) -> np.ndarray:

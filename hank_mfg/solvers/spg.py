@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import os
-import tempfile
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -43,8 +45,9 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from hank_mfg.core.checks import check_settings
-from hank_mfg.core.evaluation import evaluate, policy_value, structural_gradient
+from hank_mfg.core.checks import NonFiniteError, check_bool, check_settings
+from hank_mfg.core.evaluation import Evaluation, evaluate, policy_value, structural_gradient
+from hank_mfg.core.files import atomic_write
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import Policy, rollout, rollout_keys
 from hank_mfg.solvers.policies import PolicyNetwork, observation_scale, policy_network
@@ -56,14 +59,16 @@ __all__ = [
     "Progress",
     "SPGConfig",
     "TrainingDiverged",
+    "game_fingerprint",
     "observation_normalisation",
+    "run_identity",
     "spg",
     "train",
 ]
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised when the loss or the parameters stop being finite."""
+    """Raised when the loss, the parameters or an evaluation of the policy stop being finite."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ class SPGConfig:
             raise ValueError(f"rank must be None or an integer >= 1, got {self.rank!r}")
         if self.remat_chunk is not None and self.remat_chunk < 1:
             raise ValueError(f"remat_chunk must be None or >= 1, got {self.remat_chunk!r}")
+        check_bool("recurrent", self.recurrent)
+        check_bool("normalise_observations", self.normalise_observations)
+        if self.clock is not None and not isinstance(self.clock, bool | np.bool_):
+            raise ValueError(f"clock must be None, True or False, got {self.clock!r}")
 
     def network(self, game: MeanFieldGame) -> PolicyNetwork:
         """The policy network these settings describe, for ``game``."""
@@ -275,32 +284,179 @@ def _sample_mesh(n_samples: int) -> Mesh | None:
     return Mesh(np.array(devices), ("sample",))
 
 
+def _feed(h: Any, obj: Any, seen: set[int], depth: int) -> None:
+    """Hash ``obj``'s parameters into ``h``: scalars and arrays by value, functions by name,
+    containers and objects (blocks) by their items and public attributes, recursively."""
+    if obj is None or isinstance(obj, bool | int | float | complex | str | np.generic):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    elif isinstance(obj, np.ndarray | jax.Array):
+        a = np.asarray(obj)
+        h.update(f"array:{a.dtype.str}:{a.shape};".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    elif isinstance(obj, types.FunctionType | types.BuiltinFunctionType | types.MethodType | type):
+        h.update(f"callable:{getattr(obj, '__module__', '')}.{obj.__qualname__};".encode())
+    elif id(obj) in seen or depth > 8:
+        h.update(f"ref:{type(obj).__qualname__};".encode())
+    elif isinstance(obj, list | tuple):
+        h.update(f"{type(obj).__name__}[{len(obj)}];".encode())
+        for item in obj:
+            _feed(h, item, seen | {id(obj)}, depth + 1)
+    elif isinstance(obj, dict):
+        h.update(f"dict[{len(obj)}];".encode())
+        for k in sorted(obj, key=str):
+            h.update(f"{k}=".encode())
+            _feed(h, obj[k], seen | {id(obj)}, depth + 1)
+    else:
+        cls = type(obj)
+        h.update(f"object:{cls.__module__}.{cls.__qualname__}{{".encode())
+        if dataclasses.is_dataclass(obj):
+            attrs = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        else:
+            attrs = dict(getattr(obj, "__dict__", {}))
+        for k in sorted(attrs):
+            value = attrs[k]
+            if k.startswith("_"):
+                # private attributes: only the arrays they hold (derived data such as terminal
+                # values or a prebuilt kernel); private flags and caches are state, not
+                # parameters
+                value = [x for x in jax.tree_util.tree_leaves(value) if hasattr(x, "shape")]
+                if not value:
+                    continue
+            h.update(f"{k}=".encode())
+            _feed(h, value, seen | {id(obj)}, depth + 1)
+        h.update(b"};")
+
+
+def game_fingerprint(game: MeanFieldGame) -> str:
+    """A sha256 (hex) of the game's class and parameters: its scalar and array attributes and
+    those of its blocks (household, firm, TFP process…), recursively; functions by name.
+
+    Two games built with the same arguments have the same fingerprint; changing any parameter
+    (a reward weight, a grid point, ``rho``) changes it.
+    """
+    h = hashlib.sha256()
+    _feed(h, game, set(), 0)
+    return h.hexdigest()
+
+
+def run_identity(
+    game: MeanFieldGame, solver: str, settings: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """What identifies a training run, as stored in its checkpoints: the game (name, class and
+    :func:`game_fingerprint`), the solver, every setting but ``checkpoint_dir``, the seed and
+    the package version. Plain JSON values."""
+    import hank_mfg  # the top-level package (imported lazily: it imports the solvers)
+
+    config = {k: v for k, v in settings.items() if k != "checkpoint_dir"}
+    identity = {
+        "solver": solver,
+        "game": str(getattr(game, "name", type(game).__name__)),
+        "game_class": f"{type(game).__module__}.{type(game).__qualname__}",
+        "game_fingerprint": game_fingerprint(game),
+        "config": config,
+        "seed": seed,
+        "version": hank_mfg.__version__,
+    }
+    return json.loads(json.dumps(identity))  # tuples as lists, as they come back from disk
+
+
+def _identity_mismatch(path: str, stored: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The message refusing a checkpoint of another run; ``None`` if it is this run's."""
+    theirs, ours = [], []
+    for key in ("solver", "game", "game_class"):
+        if stored.get(key) != current[key]:
+            theirs.append(f"{key}={stored.get(key)!r}")
+            ours.append(f"{key}={current[key]!r}")
+    if stored.get("game_fingerprint") != current["game_fingerprint"] and not theirs:
+        theirs.append(f"other game parameters (sha256 {str(stored.get('game_fingerprint'))[:12]})")
+        ours.append(f"sha256 {current['game_fingerprint'][:12]}")
+    stored_config = stored.get("config", {})
+    for key in sorted(set(stored_config) | set(current["config"])):
+        a, b = stored_config.get(key, "<unset>"), current["config"].get(key, "<unset>")
+        if a != b:
+            theirs.append(f"{key}={a!r}")
+            ours.append(f"{key}={b!r}" if key in current["config"] else f"no {key}")
+    for key in ("seed", "version"):
+        if stored.get(key) != current[key] and key not in stored_config:
+            theirs.append(f"{key}={stored.get(key)!r}")
+            ours.append(f"{key}={current[key]!r}")
+    if not theirs:
+        return None
+    return (
+        f"checkpoint {path} was written by a run with {', '.join(theirs)}; this run has "
+        f"{', '.join(ours)}; delete it or choose another checkpoint_dir"
+    )
+
+
 def _save(path: str, state: TrainState, history: dict[str, list], meta: dict[str, Any]) -> None:
-    """Write a checkpoint atomically (temporary file in the same folder, then rename)."""
+    """Write a checkpoint atomically (:func:`~hank_mfg.core.files.atomic_write`)."""
     payload = {
         "state": flax.serialization.to_state_dict(jax.device_get(state)),
         "history": {k: np.asarray(v, dtype=np.float64) for k, v in history.items()},
         "meta": meta,
     }
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ckpt")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(flax.serialization.msgpack_serialize(payload))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    data = flax.serialization.msgpack_serialize(payload)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    atomic_write(path, write)
 
 
-def _load(path: str, template: TrainState) -> tuple[TrainState, dict[str, list], dict]:
+def _unreadable(path: str, why: str) -> ValueError:
+    return ValueError(
+        f"checkpoint {path} {why}; delete it or choose another checkpoint_dir to start afresh"
+    )
+
+
+def _read_checkpoint(path: str, identity: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's contents, after checking it is whole and was written by this run.
+
+    Raises ``ValueError`` naming the file if it is empty, truncated, corrupted or not a
+    checkpoint, or if it comes from another run (saying which settings differ).
+    """
     with open(path, "rb") as f:
-        payload = flax.serialization.msgpack_restore(f.read())
-    state = flax.serialization.from_state_dict(template, payload["state"])
-    history = {k: list(np.asarray(v)) for k, v in payload["history"].items()}
-    return state, history, payload.get("meta", {})
+        data = f.read()
+    if not data:
+        raise _unreadable(path, "is empty")
+    try:
+        payload = flax.serialization.msgpack_restore(data)
+    except Exception as err:  # msgpack raises ValueError, ExtraData, TypeError… on bad bytes
+        raise _unreadable(path, f"is truncated or corrupted ({type(err).__name__}: {err})") from err
+    if not (isinstance(payload, dict) and {"state", "history", "meta"} <= set(payload)):
+        raise _unreadable(path, "is not a training checkpoint (no state, history and meta)")
+    meta = payload["meta"]
+    if not isinstance(meta, dict) or not isinstance(meta.get("run"), str):
+        raise _unreadable(path, "holds no run identity (written by an older version)")
+    try:
+        stored = json.loads(meta["run"])
+    except ValueError as err:
+        raise _unreadable(path, f"has a corrupted run identity ({err})") from err
+    message = _identity_mismatch(path, stored, identity)
+    if message is not None:
+        raise ValueError(message)
+    return payload
+
+
+def _restore(
+    path: str, payload: dict[str, Any], template: TrainState
+) -> tuple[TrainState, dict[str, list], list[float]]:
+    """The training state, history and per-iteration losses of a checkpoint read by
+    :func:`_read_checkpoint` (``ValueError`` naming the file if they do not fit the run)."""
+    try:
+        state = flax.serialization.from_state_dict(template, payload["state"])
+        shapes = [np.shape(x) for x in jax.tree_util.tree_leaves(template)]
+        if [np.shape(x) for x in jax.tree_util.tree_leaves(state)] != shapes:
+            raise ValueError("parameter shapes differ")
+        history = {k: list(np.asarray(v)) for k, v in payload["history"].items()}
+        if set(history) != set(new_history()):
+            raise ValueError(f"history columns {sorted(history)}")
+        losses = list(np.asarray(payload["meta"].get("losses", []), dtype=np.float64))
+    except Exception as err:
+        raise _unreadable(path, f"is corrupted ({type(err).__name__}: {err})") from err
+    return state, history, losses
 
 
 def _record(history: dict[str, list], **values: float) -> None:
@@ -341,7 +497,9 @@ def train(
         callback: called with :class:`Progress` after each chunk of iterations; returning
             ``True`` stops training there (e.g. at a wall-clock budget).
         resume: continue from ``config.checkpoint_dir``'s checkpoint when there is one; the
-            result is identical to an uninterrupted run.
+            result is identical to an uninterrupted run. The checkpoint must come from the
+            same run (:func:`run_identity`: game and its parameters, solver, every setting but
+            ``checkpoint_dir``, seed, package version); ``resume=False`` overwrites it.
         solver_name: label for the Solution (default ``"rspg"``/``"spg"``).
 
     Returns:
@@ -350,11 +508,23 @@ def train(
         final evaluation.
 
     Raises:
-        TrainingDiverged: NaN/inf in the loss or the parameters (naming the iteration); the
-            last good checkpoint stays on disk.
+        ValueError: the checkpoint to resume from is empty, truncated, corrupted or was
+            written by another run (the message names the file and what differs); checked
+            before any work.
+        TrainingDiverged: NaN/inf in the loss, the parameters or an evaluation (naming the
+            iteration); the last good checkpoint stays on disk.
     """
     config = SPGConfig() if config is None else config
     name = solver_name or ("rspg" if config.recurrent else "spg")
+    settings = config.to_dict()
+    ckpt = (
+        None
+        if config.checkpoint_dir is None
+        else os.path.join(config.checkpoint_dir, f"{name}.ckpt")
+    )
+    payload = None
+    if ckpt is not None and resume and os.path.exists(ckpt):
+        payload = _read_checkpoint(ckpt, run_identity(game, name, settings, config.seed))
     key = jax.random.PRNGKey(config.seed)
     k_init, k_norm, k_train, k_eval = jax.random.split(key, 4)
     net = config.network(game)
@@ -366,14 +536,8 @@ def train(
     state = TrainState(params, optimizer.init(params), jnp.asarray(0, dtype=jnp.int32))
     history = new_history()
     losses_all: list[float] = []
-    ckpt = (
-        None
-        if config.checkpoint_dir is None
-        else os.path.join(config.checkpoint_dir, f"{name}.ckpt")
-    )
-    if ckpt is not None and resume and os.path.exists(ckpt):
-        state, history, meta = _load(ckpt, state)
-        losses_all = list(np.asarray(meta.get("losses", []), dtype=np.float64))
+    if payload is not None:
+        state, history, losses_all = _restore(ckpt, payload, state)
     return training_loop(
         game,
         name=name,
@@ -387,7 +551,7 @@ def train(
         eval_every=config.eval_every,
         eval_samples=config.eval_samples,
         eval_key=k_eval,
-        settings=config.to_dict(),
+        settings=settings,
         seed=config.seed,
         callback=callback,
         history=history,
@@ -399,6 +563,12 @@ def train(
 def new_history() -> dict[str, list]:
     """An empty training history: the columns every solver records at each evaluation."""
     return {name: [] for name in ("iteration", "seconds", "exploitability", "loss", "eval_seconds")}
+
+
+def initial_loss(ev: Evaluation) -> float:
+    """The SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)`` of an evaluation (its common-noise paths)."""
+    mu0, v0 = ev.path.agg.mu[:, 0], ev.value[:, 0]
+    return -float(jnp.mean(jnp.sum(mu0 * v0, axis=-1)))
 
 
 def training_loop(
@@ -428,48 +598,79 @@ def training_loop(
     state and their losses; ``done`` is where training starts (after a resumed checkpoint,
     whose ``history`` and ``losses`` are passed on). History: ``iteration``, ``seconds``
     (training wall time, evaluations excluded, compilation included), ``exploitability``
-    (core evaluation on ``eval_samples`` common-noise paths from ``eval_key``), ``loss``,
-    ``eval_seconds``. With ``checkpoint``, the state and history are written there (atomically)
+    (core evaluation on ``eval_samples`` common-noise paths from ``eval_key``), ``loss``
+    (the chunk's last training loss; at iteration 0, before any step, :func:`initial_loss`:
+    minus the mean initial value of the evaluation's paths), ``eval_seconds``. With
+    ``checkpoint``, the state, history and :func:`run_identity` are written there (atomically)
     after each evaluation. ``callback(Progress)`` returning ``True`` stops training.
 
+    A state is good when its parameters and its evaluation are finite: only good states are
+    recorded, checkpointed and passed to ``callback``.
+
     Raises:
-        TrainingDiverged: the losses or ``finite_of(state)`` became NaN/inf (naming the
-            iteration); the last good checkpoint stays on disk.
+        TrainingDiverged: the losses or ``finite_of(state)`` became NaN/inf, or the evaluation
+            is not finite (its exploitability is NaN/inf, or it raised
+            :class:`~hank_mfg.core.checks.NonFiniteError`), naming the iteration; the last
+            good checkpoint stays on disk.
     """
     history = new_history() if history is None else history
     losses = [] if losses is None else losses
     elapsed = float(history["seconds"][-1]) if history["seconds"] else 0.0
+    identity = run_identity(game, name, settings, seed) if checkpoint is not None else None
+    last_good = int(history["iteration"][-1]) if history["iteration"] and checkpoint else None
+    last_ev: Evaluation | None = None
 
-    def evaluate_now() -> tuple[float, float, Any]:
+    def kept() -> str:
+        if last_good is None:
+            return ""
+        return f"; the last good checkpoint {checkpoint} (iteration {last_good}) is kept"
+
+    def not_finite(what: str) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"{name} diverged at iteration {done}: {what} (lower learning_rate or "
+            f"max_grad_norm){kept()}"
+        )
+
+    def evaluate_now() -> tuple[float, float, Evaluation]:
         start = time.perf_counter()
-        ev = evaluate(game, policy, params_of(state), eval_key, eval_samples)
-        return float(ev.exploitability.value), time.perf_counter() - start, ev
+        try:
+            ev = evaluate(game, policy, params_of(state), eval_key, eval_samples)
+        except NonFiniteError as err:
+            raise not_finite(f"the evaluation of the policy is not finite ({err})") from err
+        expl = float(ev.exploitability.value)
+        if not np.isfinite(expl):
+            raise not_finite(f"the evaluation of the policy is not finite (exploitability {expl})")
+        return expl, time.perf_counter() - start, ev
 
-    def record(loss: float) -> float:
-        expl, eval_s, _ = evaluate_now()
+    def record(loss: float | None) -> float:
+        nonlocal last_ev, last_good
+        expl, eval_s, ev = evaluate_now()
         _record(
             history,
             iteration=done,
             seconds=elapsed,
             exploitability=expl,
-            loss=loss,
+            loss=initial_loss(ev) if loss is None else loss,
             eval_seconds=eval_s,
         )
+        last_ev = ev
         if checkpoint is not None:
-            meta = {"solver": name, "losses": np.asarray(losses)} if losses else {"solver": name}
+            meta: dict[str, Any] = {"solver": name, "run": json.dumps(identity, sort_keys=True)}
+            if losses:
+                meta["losses"] = np.asarray(losses)
             _save(checkpoint, state, history, meta)
+            last_good = done
         return expl
 
     if not history["iteration"]:
-        record(float("nan"))
-    where = f"; the last good checkpoint is {checkpoint}" if checkpoint else ""
+        record(None)
     while done < iterations:
         n = min(eval_every, iterations - done)
         start = time.perf_counter()
         new_state, chunk_losses = run_chunk(state, done, n)
         chunk_losses = np.asarray(chunk_losses)
         elapsed += time.perf_counter() - start
-        check_chunk(name, done, chunk_losses, finite_of(new_state), where)
+        check_chunk(name, done, chunk_losses, finite_of(new_state), kept())
         state, done = new_state, done + n
         losses.extend(float(x) for x in chunk_losses)
         expl = record(float(chunk_losses[-1]))
@@ -478,7 +679,8 @@ def training_loop(
             if callback(progress) is True:
                 break
 
-    _, _, final = evaluate_now()
+    # the last recorded evaluation is of this state, on the same paths
+    final = last_ev if last_ev is not None else evaluate_now()[2]
     return Solution(
         game=game,
         solver=name,

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hank_mfg.core.checks import check_in_range
+from hank_mfg.core.checks import check_bool, check_in_range
 from hank_mfg.core.game import AggState, Discrete, MeanFieldGame
 from hank_mfg.core.kernel import GenericKernel
 
@@ -75,7 +75,7 @@ class BeachBar(MeanFieldGame):
         self.action_space = Discrete(int(moves.size))
         self.horizon = horizon
         self.discount = discount
-        self.common_noise = bool(common_noise)
+        self.common_noise = check_bool("common_noise", common_noise)
         self.moves = jnp.asarray(moves, dtype=jnp.int32)
         self.noise_atoms = jnp.asarray(atoms, dtype=jnp.int32)
         self.noise_prob = jnp.asarray(prob)

@@ -23,7 +23,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hank_mfg.core.checks import check_finite, check_initial_distributions
+from hank_mfg.core.checks import (
+    check_bool,
+    check_finite,
+    check_in_range,
+    check_initial_distributions,
+)
 from hank_mfg.core.game import AggState, Discrete, MeanFieldGame
 from hank_mfg.core.kernel import GenericKernel
 
@@ -75,10 +80,10 @@ class LinearQuadratic(MeanFieldGame):
             )
         for name, value in dict(kappa=kappa, c_action=c_action, q=q, c_terminal=c_terminal).items():
             check_finite(name, value)
-        if not math.isfinite(sigma) or sigma < 0:
+        if check_finite("sigma", sigma) < 0:
             raise ValueError(f"sigma must be finite and >= 0, got {sigma!r}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"rho must lie in [0, 1], got {rho!r}")
+        check_in_range("rho", rho, 0.0, 1.0)
+        check_bool("common_noise", common_noise)
         if not isinstance(noise_atoms_per_side, int) or noise_atoms_per_side < 0:
             raise ValueError(
                 f"noise_atoms_per_side must be an integer >= 0, got {noise_atoms_per_side!r}"
@@ -88,7 +93,8 @@ class LinearQuadratic(MeanFieldGame):
         self.horizon = horizon
         self.discount = discount
         self.kappa, self.c_action, self.q, self.c_terminal = kappa, c_action, q, c_terminal
-        self.sigma, self.rho, self.common_noise = float(sigma), float(rho), bool(common_noise)
+        self.sigma, self.rho = float(sigma), float(rho)
+        self.common_noise = check_bool("common_noise", common_noise)
         self.moves = jnp.asarray(moves, dtype=jnp.int32)
         self.positions = jnp.arange(n_states, dtype=jnp.int32)
         atoms = np.arange(-noise_atoms_per_side, noise_atoms_per_side + 1, dtype=np.float64)

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hank_mfg.core.checks import check_settings
+from hank_mfg.core.checks import check_bool, check_settings
 from hank_mfg.core.game import MeanFieldGame
 from hank_mfg.core.rollout import policy_actions
 from hank_mfg.solvers.policies import StateTable, normalise_observation, policy_network
@@ -104,6 +104,7 @@ class PPOConfig:
                 ("max_grad_norm", self.max_grad_norm > 0, "be > 0"),
             ),
         )
+        check_bool("recurrent", self.recurrent)
 
 
 def gae(rewards: Array, values: Array, terminal: Array, gamma: float, lam: float) -> Array:
