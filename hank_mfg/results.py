@@ -512,10 +512,12 @@ def check_contents(dataset: xr.Dataset, where: str = "dataset") -> None:
     required = REQUIRED_VARIABLES.get(kind, {})
     missing += [f"{name}{list(dims)}" for name, dims in required.items() if name not in dataset]
     if missing:
-        what = "an evaluated solution" if "distribution" not in dataset else "a results file"
+        hint = ""
+        if "distribution" not in dataset and kind in REQUIRED_VARIABLES:
+            hint = "; a solution must be evaluated (hank_mfg.evaluate) before it is written"
         raise ValueError(
-            f"{where} is not a complete hank_mfg results file: missing {', '.join(missing)} "
-            f"(needed for {what} of kind {kind!r})"
+            f"{where} is not a complete hank_mfg results file of kind {kind!r}: missing "
+            f"{', '.join(missing)}{hint}"
         )
     for name, dims in required.items():
         if tuple(dataset[name].dims) != dims:
