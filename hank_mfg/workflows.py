@@ -170,9 +170,19 @@ def krusell_smith_comparison(
         ev_rspg = evaluate(game, learned.policy, learned.params, key, eval_paths)
         seconds["evaluation"] = time.perf_counter() - start
     same = bool(np.array_equal(np.asarray(ev_classical.path.agg.z), np.asarray(ev_rspg.path.agg.z)))
+    # how both were scored, for their results files (the solver's own evaluation was skipped)
+    scored = {
+        "evaluation_samples": eval_paths,
+        "evaluation_seed": 10_000 + seed,
+        "evaluation_horizon": game.horizon,
+    }
     return KrusellSmithComparison(
-        classical=dataclasses.replace(classical, evaluation=ev_classical),
-        rspg=dataclasses.replace(learned, evaluation=ev_rspg),
+        classical=dataclasses.replace(
+            classical, evaluation=ev_classical, settings={**classical.settings, **scored}
+        ),
+        rspg=dataclasses.replace(
+            learned, evaluation=ev_rspg, settings={**learned.settings, **scored}
+        ),
         same_paths=same,
         seconds=seconds,
     )

@@ -1,6 +1,9 @@
 """Results: Datasets, NetCDF round trips, atomic writes, statistics, figures, command line."""
 
+import dataclasses
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,9 +14,10 @@ import pytest
 import xarray as xr
 
 from hank_mfg import plotting, results
-from hank_mfg.calibration import aiyagari_1994
+from hank_mfg.calibration import aiyagari_1994, krusell_smith_1998, krusell_smith_employment
 from hank_mfg.cli import main
-from hank_mfg.models import LinearQuadratic, aiyagari
+from hank_mfg.models import LinearQuadratic, aiyagari, krusell_smith
+from hank_mfg.solvers.solution import Solution
 from hank_mfg.solvers.spg import SPGConfig, spg
 from hank_mfg.solvers.stationary import solve_stationary
 
@@ -35,7 +39,10 @@ def test_netcdf_round_trip_is_exact(solutions, name, tmp_path):
     ds = sol.to_xarray()
     for var in ds.variables.values():
         assert "units" in var.attrs and "long_name" in var.attrs, var.name
-    assert ds.attrs["solver"] == sol.solver and ds.attrs["hank_mfg_format"] == "1"
+    assert ds.attrs["solver"] == sol.solver
+    assert ds.attrs["hank_mfg_format"] == results.FORMAT_VERSION
+    unnamed = [d for d in ds.dims if re.search(r"_dim\d+$", str(d))]
+    assert not unnamed, unnamed
     path = tmp_path / f"{name}.nc"
     sol.to_netcdf(path)
     back = results.open_solution(path)
@@ -43,6 +50,9 @@ def test_netcdf_round_trip_is_exact(solutions, name, tmp_path):
     if name != "spg_toy":
         assert set(back["distribution"].dims) == {"sample", "time", "wealth", "income"}
         assert "consumption" in back and "r" in back and "param_household_beta" in back.attrs
+        assert back.attrs["param_household_income_rho"] == 0.6
+        assert back.attrs["param_household_income_unconditional_sd"] == pytest.approx(0.2)
+        assert back.attrs["calibration"] == "aiyagari_1994"
     else:
         assert set(back["distribution"].dims) == {"sample", "time", "state"}
     if name.startswith("spg"):
@@ -65,6 +75,77 @@ def test_interrupted_write_leaves_no_file(solutions, tmp_path, monkeypatch):
         solutions["egm"].to_netcdf(path)
     assert path.read_bytes() == b"previous results"
     assert sorted(os.listdir(tmp_path)) == ["out.nc"]
+
+
+def test_a_household_file_without_prices_is_refused(solutions, tmp_path):
+    ds = solutions["egm"].to_xarray().drop_vars("r")
+    with pytest.raises(ValueError, match=r"missing r\['sample', 'time'\]"):
+        results.to_netcdf(ds, tmp_path / "never.nc")
+    path = tmp_path / "no_r.nc"
+    ds.assign_attrs({results.CHECKSUM_ATTR: results.data_checksum(ds)}).to_netcdf(path)
+    with pytest.raises(ValueError, match=r"no_r.nc.*missing r\['sample', 'time'\]"):
+        results.open_solution(path)
+
+
+def _unsolved(game):
+    """The Dataset of a game without a solution: its attributes and model arrays."""
+    return Solution(game=game, solver="none", policy=None, params=None).to_xarray()
+
+
+def test_krusell_smith_attributes_hold_the_whole_calibration():
+    def ks(duration_z):
+        emp = krusell_smith_employment(duration_z=duration_z)
+        cal = dataclasses.replace(krusell_smith_1998(n_wealth=12), employment=emp, tfp=None)
+        return _unsolved(krusell_smith(cal, horizon=3))
+
+    eight, sixteen = ks(8.0), ks(16.0)
+    differ = {
+        k
+        for k in eight.attrs
+        if not np.array_equal(np.asarray(eight.attrs[k]), np.asarray(sixteen.attrs.get(k)))
+    }
+    assert {"param_employment_Pi_z", "param_employment_Pi_joint"} <= differ
+    np.testing.assert_allclose(eight.attrs["param_employment_duration_z"], [8.0, 8.0])
+    np.testing.assert_allclose(sixteen.attrs["param_employment_duration_z"], [16.0, 16.0])
+    a = eight.attrs
+    np.testing.assert_allclose(a["param_employment_z_levels"], [1.01, 0.99])
+    np.testing.assert_allclose(a["param_employment_unemployment"], [0.04, 0.10])
+    assert a["param_employment_duration_unemp_good"] == pytest.approx(1.5)
+    assert a["param_employment_duration_unemp_bad"] == pytest.approx(2.5)
+    assert np.asarray(json.loads(a["param_employment_Pi_joint"])).shape == (4, 4)
+    assert a["param_employment_income_labour_endowment"] == 0.3271
+    assert a["param_employment_income_unemployment_income_share"] == 0.15
+    assert a["param_household_n_wealth"] == 12 and a["param_firm_delta"] == 0.025
+    np.testing.assert_allclose(eight["tfp_levels"], [1.01, 0.99])
+    assert eight["tfp_transition"].dims == ("tfp_state", "tfp_state_next")
+    assert eight["income_transition"].dims == (
+        "tfp_state",
+        "tfp_state_next",
+        "income",
+        "income_next",
+    )
+    np.testing.assert_allclose(sixteen["tfp_transition"].values[0, 0], 1 - 1 / 16)
+
+
+def test_aiyagari_attributes_hold_the_income_process():
+    a = _unsolved(aiyagari(aiyagari_1994(rho=0.9, sigma=0.3, n_wealth=10), horizon=3)).attrs
+    assert a["param_household_income_method"] == "tauchen"
+    assert a["param_household_income_rho"] == 0.9
+    assert a["param_household_income_unconditional_sd"] == pytest.approx(0.3, rel=1e-12)
+    assert a["param_household_income_sigma"] == pytest.approx(0.3 * np.sqrt(1 - 0.81))
+    assert len(a["param_household_income_grid"]) == 7
+    assert np.asarray(json.loads(a["param_household_income_Pi"])).shape == (7, 7)
+
+
+def test_a_custom_calibration_name_survives():
+    mine = dataclasses.replace(aiyagari_1994(n_wealth=10), name="my_economy")
+    a = _unsolved(aiyagari(mine, horizon=3)).attrs
+    assert a["model"] == "aiyagari"
+    assert a["calibration"] == a["param_name"] == "my_economy"
+    ks = dataclasses.replace(krusell_smith_1998(n_wealth=12), name="my_ks")
+    a = _unsolved(krusell_smith(ks, horizon=3)).attrs
+    assert a["model"] == "krusell_smith"
+    assert a["calibration"] == a["param_name"] == "my_ks"
 
 
 def test_foreign_and_corrupt_files_are_rejected(tmp_path):
@@ -223,6 +304,16 @@ def test_cli_demo_main_job(tmp_path, capsys):
     classical = results.open_solution(tmp_path / "ks_classical.nc")
     assert ds.attrs["solver"] == "rspg" and classical.attrs["solver"] == "krusell-smith"
     assert np.array_equal(ds["z"].values, classical["z"].values)
+    # both files say how they were scored: 2 paths, the same seed, the game's horizon
+    for f in (ds, classical):
+        settings = json.loads(f.attrs["settings"])
+        assert settings["evaluation_samples"] == 2 == f.attrs["evaluation_paths"]
+        assert settings["evaluation_horizon"] == f.attrs["evaluation_horizon"] == f.sizes["period"]
+        assert settings["evaluation_seed"] == 10_000
+        assert not [d for d in f.dims if re.search(r"_dim\d+$", str(d))]
+    assert classical["result_coefficients"].dims == ("tfp_state", "coefficient")
+    assert classical["result_K"].attrs["units"] == "consumption good"
+    assert classical.attrs["param_employment_duration_z"].tolist() == [8.0, 8.0]
     assert len(list(figs.glob("*.png"))) >= 4
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import quantecon as qe
 
-from hank_mfg.core.checks import check_in_range
+from hank_mfg.core.checks import check_finite, check_in_range
 
 __all__ = [
     "IncomeProcess",
@@ -139,6 +139,10 @@ class IncomeProcess:
             (efficiency units per unit of mean labour).
         Pi: transition matrix ``[n_e, n_e]``, ``Pi[i, j] = P(e' = grid[j] | e = grid[i])``.
         stationary: the stationary distribution ``[n_e]`` of ``Pi``.
+        method, rho, sigma, n_std: how the chain was made, for the record (results files):
+            ``"tauchen"`` or ``"rouwenhorst"`` and the AR(1) of log e it discretises
+            (``sigma`` the innovation sd; ``n_std`` Tauchen's grid width); ``None`` for a
+            chain given by its levels.
 
     Arrays are stored as read-only float64 copies.
     """
@@ -146,6 +150,10 @@ class IncomeProcess:
     grid: np.ndarray
     Pi: np.ndarray
     stationary: np.ndarray
+    method: str | None = None
+    rho: float | None = None
+    sigma: float | None = None
+    n_std: float | None = None
 
     def __post_init__(self) -> None:
         grid = check_grid("grid", self.grid, positive=True)
@@ -165,6 +173,11 @@ class IncomeProcess:
         object.__setattr__(self, "grid", grid)
         object.__setattr__(self, "Pi", Pi)
         object.__setattr__(self, "stationary", frozen_array(pi))
+        if self.method is not None and not isinstance(self.method, str):
+            raise ValueError(f"method must be a string or None, got {self.method!r}")
+        for name in ("rho", "sigma", "n_std"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_finite(name, getattr(self, name)))
 
     @property
     def n(self) -> int:
@@ -177,12 +190,22 @@ class IncomeProcess:
         return float(self.stationary @ self.grid)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every parameter as plain Python values (arrays as nested lists)."""
-        return {
+        """Every parameter as plain Python values (arrays as nested lists); for a discretised
+        AR(1) also its ``method``, ``rho``, ``sigma`` (innovation sd), ``unconditional_sd``
+        (``sigma / sqrt(1 - rho^2)``) and, for Tauchen, ``n_std``."""
+        out: dict[str, Any] = {
             "grid": self.grid.tolist(),
             "Pi": self.Pi.tolist(),
             "stationary": self.stationary.tolist(),
         }
+        if self.method is not None:
+            out["method"] = self.method
+        if self.rho is not None and self.sigma is not None:
+            out["rho"], out["sigma"] = self.rho, self.sigma
+            out["unconditional_sd"] = self.sigma / math.sqrt(1.0 - self.rho**2)
+        if self.n_std is not None:
+            out["n_std"] = self.n_std
+        return out
 
 
 def markov_income(grid: Any, Pi: Any, *, normalize: bool = False) -> IncomeProcess:
@@ -209,10 +232,11 @@ def _check_ar1(rho: float, sigma: float, n: int) -> tuple[float, float, int]:
     return rho, sigma, int(n)
 
 
-def _from_log_chain(log_e: np.ndarray, Pi: np.ndarray) -> IncomeProcess:
+def _from_log_chain(log_e: np.ndarray, Pi: np.ndarray, **origin: Any) -> IncomeProcess:
     P = np.asarray(Pi, dtype=np.float64)
     P = P / P.sum(axis=1, keepdims=True)
-    return markov_income(np.exp(np.asarray(log_e, dtype=np.float64)), P, normalize=True)
+    chain = markov_income(np.exp(np.asarray(log_e, dtype=np.float64)), P, normalize=True)
+    return IncomeProcess(chain.grid, chain.Pi, chain.stationary, **origin)
 
 
 def tauchen(rho: float, sigma: float, n: int, n_std: float = 3.0) -> IncomeProcess:
@@ -227,7 +251,9 @@ def tauchen(rho: float, sigma: float, n: int, n_std: float = 3.0) -> IncomeProce
     rho, sigma, n = _check_ar1(rho, sigma, n)
     n_std = check_in_range("n_std", n_std, 0.0, math.inf, low_open=True, high_open=True)
     mc = qe.markov.tauchen(n, rho, sigma, mu=0.0, n_std=n_std)
-    return _from_log_chain(mc.state_values, mc.P)
+    return _from_log_chain(
+        mc.state_values, mc.P, method="tauchen", rho=rho, sigma=sigma, n_std=n_std
+    )
 
 
 def rouwenhorst(rho: float, sigma: float, n: int) -> IncomeProcess:
@@ -245,7 +271,7 @@ def rouwenhorst(rho: float, sigma: float, n: int) -> IncomeProcess:
         # QuantEcon warns on every call that the argument order changed in 0.6; ours is current.
         warnings.filterwarnings("ignore", message="The API of rouwenhorst", category=UserWarning)
         mc = qe.markov.rouwenhorst(n, rho, sigma, mu=0.0)
-    return _from_log_chain(mc.state_values, mc.P)
+    return _from_log_chain(mc.state_values, mc.P, method="rouwenhorst", rho=rho, sigma=sigma)
 
 
 def innovation_sd(unconditional_sd: float, rho: float) -> float:

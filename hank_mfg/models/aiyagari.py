@@ -3,6 +3,7 @@ and optionally aggregate TFP noise."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hank_mfg.calibration import Calibration, LogAR1TFP, aiyagari_1994
@@ -47,18 +48,25 @@ def aiyagari(
         horizon, shares, terminal, initial_distributions, observation: see
             :class:`~hank_mfg.models.household.HouseholdEconomy` (default: continuous savings
             share, zero terminal value, uniform initial distribution, observe ``(r, w)``).
+
+    The game keeps the calibration it was built from as ``game.calibration`` (with ``tfp``
+    in it when given), which results files record in full.
     """
     cal = aiyagari_1994() if calibration is None else calibration
+    if tfp is not None:
+        cal = dataclasses.replace(cal, tfp=tfp)
     firm = CobbDouglas(alpha=cal.firm.alpha, delta=cal.firm.delta, level=cal.firm.tfp_level)
-    return HouseholdEconomy(
+    game = HouseholdEconomy(
         household_from_calibration(cal),
         firm,
-        tfp=tfp_process(tfp if tfp is not None else cal.tfp),
+        tfp=tfp_process(cal.tfp),
         horizon=horizon,
         shares=shares,
         terminal=terminal,
         initial_distributions=initial_distributions,
         observation=observation,
         labour_supply=cal.firm.labour_supply,
-        name="aiyagari" if cal.name == "aiyagari_1994" else cal.name,
+        name="aiyagari",
     )
+    game.calibration = cal
+    return game

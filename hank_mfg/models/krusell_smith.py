@@ -55,13 +55,14 @@ def krusell_smith(
     moves by ``Pi(e' | e, z, z')``; the employed supply ``ℓ`` efficiency units, the unemployed
     none (they receive home production). Default initial distribution: see
     :func:`default_initial_distribution`. Other arguments as for
-    :class:`~hank_mfg.models.household.HouseholdEconomy`.
+    :class:`~hank_mfg.models.household.HouseholdEconomy`. The game keeps the calibration as
+    ``game.calibration`` (results files record it in full).
     """
     cal = krusell_smith_1998() if calibration is None else calibration
     household = krusell_smith_household(cal)
     if initial_distributions is None:
         initial_distributions = default_initial_distribution(cal)
-    return HouseholdEconomy(
+    game = HouseholdEconomy(
         household,
         CobbDouglas(alpha=cal.firm.alpha, delta=cal.firm.delta, level=cal.firm.tfp_level),
         tfp=MarkovProcess(levels=cal.employment.z_levels, Pi=cal.employment.Pi_z),
@@ -72,3 +73,5 @@ def krusell_smith(
         observation=observation,
         name="krusell_smith",
     )
+    game.calibration = cal
+    return game

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hank_mfg.calibration import Calibration
 from hank_mfg.calibration import seed_macro as seed_macro_calibration
 from hank_mfg.models.aiyagari import household_from_calibration
@@ -19,19 +21,24 @@ def seed_macro(
 
     Action ``k`` consumes the share ``(k + ½)/20`` of cash on hand (savings share
     ``1 − (k + ½)/20``); the last period consumes everything; mu_0 uniform; observation
-    ``(r, w)``; discount 0.95; horizon 128.
+    ``(r, w)``; discount 0.95; horizon 128. The game keeps the calibration (with ``horizon``
+    in it when given) as ``game.calibration``.
     """
     cal = seed_macro_calibration() if calibration is None else calibration
     if cal.game is None:
         raise ValueError(f"calibration {cal.name!r} has no game settings (horizon, actions)")
-    game = cal.game
-    return HouseholdEconomy(
+    if horizon is not None:
+        cal = dataclasses.replace(cal, game=dataclasses.replace(cal.game, horizon=horizon))
+    settings = cal.game
+    game = HouseholdEconomy(
         household_from_calibration(cal),
         CobbDouglas(alpha=cal.firm.alpha, delta=cal.firm.delta, level=cal.firm.tfp_level),
         tfp=tfp_process(cal.tfp),
-        horizon=game.horizon if horizon is None else horizon,
-        shares=1.0 - game.consumption_shares,
-        terminal="consume_wealth" if game.terminal_reward == "consume_wealth" else "none",
-        observation=tuple("Z" if o == "z" else o for o in game.observation),
+        horizon=settings.horizon,
+        shares=1.0 - settings.consumption_shares,
+        terminal="consume_wealth" if settings.terminal_reward == "consume_wealth" else "none",
+        observation=tuple("Z" if o == "z" else o for o in settings.observation),
         name="seed_macro",
     )
+    game.calibration = cal
+    return game

@@ -699,6 +699,7 @@ def solve_krusell_smith(
         observation=economy.observation,
         name=economy.name,
     )
+    game.calibration = getattr(economy, "calibration", None)  # recorded by results files
     evaluation = None
     evaluation_seconds = 0.0
     if evaluation_samples > 0:
@@ -726,6 +727,7 @@ def solve_krusell_smith(
         "refresh_tol": refresh_tol,
         "evaluation_samples": evaluation_samples,
         "evaluation_seed": evaluation_seed,
+        "evaluation_horizon": economy.horizon,
         "observation": list(economy.observation),
     }
     results = {

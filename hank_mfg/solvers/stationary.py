@@ -588,6 +588,7 @@ def stationary_solution(
         labour_supply=economy.labour_supply,
         name=economy.name,
     )
+    game.calibration = getattr(economy, "calibration", None)  # recorded by results files
     share = jnp.asarray(eq.share)
     start = time.perf_counter()
     evaluation = evaluate(game, constant_policy, share, jax.random.PRNGKey(0), n_samples)
