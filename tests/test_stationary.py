@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hank_mfg.calibration import aiyagari_1994, quantecon_aiyagari
+from hank_mfg.calibration import aiyagari_1994, quantecon_aiyagari, rouwenhorst
 from hank_mfg.core import constant_policy, evaluate
-from hank_mfg.models import aiyagari
+from hank_mfg.models import CobbDouglas, Household, HouseholdEconomy, aiyagari
 from hank_mfg.solvers import stationary
 from hank_mfg.solvers.discrete_dp import (
     _stationary_of_chain,
@@ -51,10 +51,17 @@ def _lecture(n_wealth=None, wealth_max=None):
     return aiyagari(cal, horizon=HORIZON)
 
 
+def _quietly(economy):
+    """The equilibrium, with any RuntimeWarning (e.g. wealth piling at the grid's top) an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return stationary_equilibrium(economy)
+
+
 @pytest.fixture(scope="module")
 def lecture():
     economy = _lecture()
-    return economy, stationary_equilibrium(economy)
+    return economy, _quietly(economy)  # 1.5% of mass on its top point (its model): no warning
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +73,7 @@ def lecture_ddp(lecture):
 def aiyagari_table():
     """Aiyagari (1994)'s case rho = 0.9, sigma = 0.2, crra = 3 on a small grid."""
     economy = aiyagari(aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=100), horizon=HORIZON)
-    return economy, stationary_equilibrium(economy)
+    return economy, _quietly(economy)
 
 
 CASES = ["lecture", "aiyagari_table"]
@@ -263,3 +270,47 @@ def test_exploitability_of_the_equilibrium_is_nil(case, request):
     assert abs(relative) < 1e-6
     assert float(expl.value) > -1e-9 * scale  # a best response never does worse
     assert wrong_relative > 1e-2
+
+
+# --- bad input: borrowing limits, grids too small ---------------------------------------------
+def _borrowing_economy(a_min):
+    """A household that may borrow down to ``a_min``, its initial mass at wealth about 20."""
+    income = rouwenhorst(0.9, 0.2, 3)
+    grid = np.linspace(a_min, 100.0, 60)
+    household = Household(beta=0.96, crra=2.0, wealth_grid=grid, income=income.grid, Pi=income.Pi)
+    mu0 = np.zeros((grid.size, income.grid.size))
+    mu0[np.argmin(np.abs(grid - 20.0))] = 1.0 / income.grid.size
+    firm = CobbDouglas(alpha=0.36, delta=0.08)
+    return HouseholdEconomy(household, firm, horizon=5, initial_distributions=mu0.ravel())
+
+
+def test_no_equilibrium_below_the_natural_borrowing_limit():
+    """With a_min = -30 capital supply stays below demand at every rate where households can
+    repay a_min; the market would clear only where some of them could not (consumption 0)."""
+    with pytest.raises(ValueError, match=r"borrowing_limit -30 .*natural borrowing limit.*r="):
+        stationary_equilibrium(_borrowing_economy(-30.0), with_value=False)
+    # a tighter limit binds above the equilibrium rate: the search stays below it and succeeds
+    economy = _borrowing_economy(-16.0)
+    hh = economy.household
+    r_max = 1.0 / hh.beta - 1.0
+    with pytest.raises(ValueError, match="natural borrowing limit"):
+        hh.check_natural_limit(r_max, float(economy.firm.wage_at(r_max)))
+    eq = stationary_equilibrium(economy, with_value=False)
+    hh.check_natural_limit(eq.r, eq.w)
+    assert abs(eq.residual) < 1e-8 * abs(eq.K)
+    assert eq.consumption.min() > 0
+    with pytest.raises(ValueError, match=r"borrowing_limit -16 .*natural borrowing limit.*r="):
+        stationary_equilibrium(economy, r_bounds=(r_max - 1e-3, r_max - 1e-4))
+
+
+def test_mass_piling_on_the_top_wealth_point_warns():
+    """Without depreciation the Aiyagari household on [0, 60] puts 5% of its mass on the top
+    point: the grid caps saving and moves r."""
+    cal = aiyagari_1994(n_wealth=60, n_income=3, wealth_max=60.0)
+    cal = dataclasses.replace(cal, firm=dataclasses.replace(cal.firm, delta=0.0))
+    with pytest.warns(
+        RuntimeWarning, match=r"0\.0\d+ of households hold the top wealth point of the grid \(60\)"
+    ):
+        eq = stationary_equilibrium(aiyagari(cal, horizon=5), with_value=False)
+    top = eq.distribution.reshape(60, 3)[-1].sum()
+    assert top > stationary.TOP_MASS_WARNING

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from hank_mfg.core.checks import NonFiniteError
 from hank_mfg.core.game import AggState, MeanFieldGame
 from hank_mfg.core.kernel import with_cache
 from hank_mfg.core.rollout import MeanFieldPath, Policy, period, rollout
@@ -233,15 +234,82 @@ def exploitability(
     return exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
 
 
+def _named_leaves(prefix: str, tree: Any) -> list[tuple[str, Any]]:
+    """The leaves of ``tree`` with readable names: a dict's keys in their own order (an
+    aggregate ``aux["K"]`` is ``K``), else ``prefix[…]``."""
+    if isinstance(tree, dict):
+        return [
+            (f"{key}{name[len(prefix) :]}", leaf)
+            for key, value in tree.items()
+            for name, leaf in _named_leaves(prefix, value)
+        ]
+    return [
+        (prefix + jax.tree_util.keystr(kp), x)
+        for kp, x in jax.tree_util.tree_leaves_with_path(tree)
+    ]
+
+
+def _raise_if_not_finite(path: MeanFieldPath, values: dict[str, Array] | None = None) -> None:
+    """Raise :class:`~hank_mfg.core.checks.NonFiniteError` if the path's distribution ``mu``,
+    its aggregates, common noise or policy tables, or one of ``values`` (arrays
+    ``[n_samples, horizon + 1, …]`` computed backwards from the horizon), hold NaN or inf.
+
+    One ``isfinite`` reduction per array; only on failure is the place located. The message
+    names the variable, the path (sample) and the date where it first went wrong in the order
+    of computation — the earliest such date along the path, the latest for values — with the
+    aggregates at that date.
+    """
+    aggregates = _named_leaves("aux", path.agg.aux)
+    forward = [("mu", path.agg.mu), *_named_leaves("z", path.agg.z), *aggregates]
+    forward.append(("policy", path.actions))
+    named = [(n, x, False) for n, x in forward] + [(n, x, True) for n, x in (values or {}).items()]
+    named = [(n, x, backward) for n, x, backward in named if _is_float(x) and jnp.ndim(x) >= 2]
+    if not named:
+        return
+    finite = np.asarray(jnp.stack([jnp.all(jnp.isfinite(x)) for _, x, _ in named]))
+    if finite.all():
+        return
+    failures = []  # the earliest in the order of computation wins
+    for order, ((name, x, backward), ok) in enumerate(zip(named, finite, strict=True)):
+        if ok:
+            continue
+        flat = np.asarray(x).reshape(x.shape[0], x.shape[1], -1)
+        bad = ~np.isfinite(flat)
+        dates = np.flatnonzero(bad.any(axis=(0, 2)))
+        date = int(dates[-1] if backward else dates[0])
+        sample = int(np.flatnonzero(bad[:, date].any(axis=1))[0])
+        first = float(flat[sample, date][bad[sample, date]][0])
+        rank = (backward, -date if backward else date, order)
+        failures.append((rank, name, sample, date, first, backward))
+    _, name, sample, date, first, backward = min(failures, key=lambda f: f[0])
+    at_date = ", ".join(
+        f"{n}={float(np.asarray(x)[sample, date]):.4g}"
+        for n, x in aggregates
+        if jnp.ndim(x) == 2 and _is_float(x) and date < x.shape[1]
+    )
+    where = " (values are computed backwards from the horizon)" if backward else ""
+    raise NonFiniteError(
+        f"{name} is {first} on path {sample} at date {date}{where}"
+        + (f"; aggregates at that date: {at_date}" if at_date else "")
+    )
+
+
 def evaluate(
     game: MeanFieldGame, policy: Policy, params: Any, key: Array, n_samples: int = 1
 ) -> Evaluation:
-    """Roll out ``policy`` for ``n_samples`` common-noise paths and evaluate it exactly."""
+    """Roll out ``policy`` for ``n_samples`` common-noise paths and evaluate it exactly.
+
+    Raises:
+        NonFiniteError: a distribution, aggregate, policy table or value is NaN or infinite
+            (naming it, the path and the date).
+    """
     path = rollout(game, policy, params, key, n_samples)
+    _raise_if_not_finite(path)
     if hasattr(game, "check_path"):  # e.g. households warn when wealth leaves the grid
         game.check_path(path)
     value = policy_value(game, path)
     br = best_response(game, path)
+    _raise_if_not_finite(path, {"value": value, "best_response.value": br.value})
     expl = exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
     return Evaluation(path=path, value=value, best_response=br, exploitability=expl)
 

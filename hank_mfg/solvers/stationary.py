@@ -14,6 +14,7 @@ of ``K_s − K_d`` there needs (see ``LOOSE_EGM_TOL``); the equilibrium rate its
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -56,6 +57,11 @@ EGM_MAX_ITER = 20_000
 #: returns is always solved to ``EGM_TOL``.
 LOOSE_EGM_TOL = 1e-6
 EGM_ERROR_SCALE = 5e4
+#: The equilibrium warns when more than this share of households holds the top wealth point.
+#: QuantEcon's lecture grid (its model: wealth capped at 20) puts 1.5% there; a grid whose
+#: maximum is too small for the economy, e.g. the Aiyagari household on [0, 100] without
+#: depreciation, several percent, with ``r`` off by several basis points.
+TOP_MASS_WARNING = 0.02
 
 __all__ = [
     "StationaryEquilibrium",
@@ -382,8 +388,15 @@ def stationary_equilibrium(
         xtol: Brent's tolerance on ``r``.
         with_value: also compute the value function (for terminal values and evaluation).
 
+    Only rates at which every household can repay the borrowing limit are searched (the
+    borrowing limit above the natural one, see :meth:`Household.check_natural_limit`).
+
     Raises:
-        ValueError: if the bracket does not contain a root (e.g. a grid too small).
+        ValueError: if the bracket does not contain a root (e.g. a grid too small), or the
+            market clears only at rates where the borrowing limit lies below the natural one.
+
+    Warns:
+        RuntimeWarning: more than ``TOP_MASS_WARNING`` of households hold the top wealth point.
     """
     start = time.perf_counter()
     hh, firm = economy.household, economy.firm
@@ -396,7 +409,9 @@ def stationary_equilibrium(
     cache: dict[float, _Supply] = {}
 
     def solve(r: float, tol: float, warm: Any) -> _Supply:
-        cache[r] = _supply(hh, r, float(firm.wage_at(r)), warm, tol)
+        w = float(firm.wage_at(r))
+        hh.check_natural_limit(r, w)  # a rate beyond the natural limit has no solution
+        cache[r] = _supply(hh, r, w, warm, tol)
         return cache[r]
 
     def excess(r: float, *, tol: float | None = None) -> float:
@@ -418,10 +433,28 @@ def stationary_equilibrium(
                 return f
             pt = solve(r, max(EGM_TOL, 0.1 * needed), (pt.consumption, pt.mu))
 
+    # search only rates at which every household can repay the borrowing limit
+    within = partial(_within_natural_limit, hh, firm)
+    r_top = r_max if r_bounds is None else hi
+    limited = not within(r_top)
+    if limited:
+        r_low = -firm.delta + 1e-6 if r_bounds is None else lo
+        if not within(r_low):
+            hh.check_natural_limit(r_low, float(firm.wage_at(r_low)))  # raises, naming both
+        r_top = _natural_limit_rate(within, r_low, r_top)
     if r_bounds is None:
-        lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_max)
+        lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_top)
     else:
+        hi = r_top
         f_lo, f_hi = excess(lo), excess(hi)
+    if limited and f_hi <= 0:
+        raise ValueError(
+            f"no equilibrium interest rate at which borrowing_limit {hh.borrowing_limit:g} lies "
+            f"above the natural borrowing limit: excess capital is still {f_hi:.4g} at "
+            f"r={hi:.6g}, and above r={r_top:.6g} some households could not repay "
+            f"borrowing_limit {hh.borrowing_limit:g} (their consumption would be 0); raise the "
+            "borrowing limit"
+        )
     if not (f_lo < 0 < f_hi):
         raise ValueError(
             f"no equilibrium interest rate in r_bounds ({lo:.4g}, {hi:.4g}): excess capital "
@@ -443,7 +476,9 @@ def stationary_equilibrium(
         excess(r, tol=EGM_TOL)
     pt = cache[r]
     w, K_s, policy = pt.w, pt.K, pt.policy
+    hh.check_natural_limit(r, w)
     K_d = float(firm.capital_demand(r, L))
+    _warn_if_wealth_piles_at_the_top(economy, pt.mu, r)
     value = (
         np.asarray(policy_value_stationary(hh, policy.savings, r, w))
         if with_value
@@ -468,6 +503,42 @@ def stationary_equilibrium(
         delta=firm.delta,
     )
     return eq
+
+
+def _within_natural_limit(household: Household, firm: Any, r: float) -> bool:
+    """Whether every household can afford the borrowing limit at ``r`` and its wage."""
+    try:
+        household.check_natural_limit(r, float(firm.wage_at(r)))
+    except ValueError:
+        return False
+    return True
+
+
+def _natural_limit_rate(within: Any, inside: float, outside: float) -> float:
+    """The rate next to the natural-limit boundary between ``inside`` (where the borrowing
+    limit holds) and ``outside`` (where it does not), on the inside; by bisection."""
+    while abs(outside - inside) > 1e-12 * max(1.0, abs(inside)):
+        middle = 0.5 * (inside + outside)
+        if within(middle):
+            inside = middle
+        else:
+            outside = middle
+    return inside
+
+
+def _warn_if_wealth_piles_at_the_top(economy: HouseholdEconomy, mu: np.ndarray, r: float) -> None:
+    """Warn when the equilibrium puts more than ``TOP_MASS_WARNING`` of households on the
+    grid's top wealth point: the grid then caps their saving and moves ``r``."""
+    hh = economy.household
+    top = float(mu.reshape(hh.n_wealth, hh.n_income)[-1].sum())
+    if top > TOP_MASS_WARNING:
+        warnings.warn(
+            f"{economy.name}: at the equilibrium r={r:.6g}, {top:.3g} of households hold the "
+            f"top wealth point of the grid ({float(hh.wealth_grid[-1]):g}); the grid caps "
+            "their saving and moves the equilibrium: raise the grid's maximum wealth",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _warm_start(cache: dict[float, _Supply], r: float) -> tuple[np.ndarray, np.ndarray] | None:
