@@ -307,7 +307,7 @@ def plot_distribution_over_time(ds: xr.Dataset, sample: int = 0) -> Figure:
         if "z_bar" in ds:
             ax.plot(t, ds["z_bar"].isel(sample=sample).values, "w--", lw=1, label="bar")
             ax.axvline((ds.sizes["time"] - 1) // 2, color="w", lw=0.8, ls=":", label="T/2")
-            ax.legend(loc="upper right", fontsize="small")
+            ax.legend(loc="upper right", fontsize="small", facecolor="0.6")
         ax.set_ylabel("individual state")
         what = "mean field over time"
     _date_axis(ax, ds)
@@ -348,7 +348,8 @@ def plot_prices(ds: xr.Dataset, variables: tuple[str, ...] = ("r", "w", "K")) ->
     present = [v for v in variables if v in ds]
     if not present:
         raise ValueError(f"none of {variables} in the dataset; it has {list(ds.data_vars)}")
-    fig, axes = plt.subplots(1, len(present), figsize=(4 * len(present), 3.6), squeeze=False)
+    width = max(4.2 * len(present), 6.0)
+    fig, axes = plt.subplots(1, len(present), figsize=(width, 3.8), squeeze=False)
     t = ds["time"].values
     n = ds.sizes["sample"]
     for ax, name in zip(axes[0], present, strict=True):
@@ -376,7 +377,7 @@ def plot_prices(ds: xr.Dataset, variables: tuple[str, ...] = ("r", "w", "K")) ->
         _date_axis(ax, ds)
         ax.set_ylabel(ylabel)
     paths = "" if n == 1 else f" ({_paths(n)} of the aggregate shock)"
-    fig.suptitle(f"{describe(ds)}: aggregates{paths}")
+    fig.suptitle(textwrap.fill(f"{describe(ds)}: aggregates{paths}", int(12 * width)))
     fig.tight_layout()
     return fig
 

@@ -373,6 +373,10 @@ def test_standard_figures_of_a_toy_game(toy):
     assert set(figs) == {"distribution", "distribution_over_time", "aggregates", "exploitability"}
     heat = figs["distribution_over_time"].axes[0]
     assert heat.get_ylabel() == "individual state" and "Beach-bar game, SPG" in heat.get_title()
+    one_panel = figs["aggregates"]  # its title fits on the figure
+    one_panel.canvas.draw()
+    box = one_panel._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= one_panel.bbox.width
 
 
 def test_save_figures_writes_and_closes(egm, tmp_path):
