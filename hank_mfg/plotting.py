@@ -19,6 +19,7 @@ Titles name the model and the solver in words (:func:`describe`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import textwrap
 from collections.abc import Mapping
@@ -444,7 +445,7 @@ def plot_exploitability(runs: Mapping[str, xr.Dataset], x: str = "seconds") -> F
     ]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     floor = _exploitability_axes(ax, curves, levels, x)
-    level_styles = iter([("k", "--"), ("tab:red", "-."), ("tab:purple", ":"), ("0.4", "--")] * 4)
+    level_styles = itertools.cycle([("k", "--"), ("tab:red", "-."), ("tab:purple", ":")])
     for label, ds in runs.items():
         final = ""
         if "exploitability" in ds:

@@ -359,6 +359,8 @@ def test_exploitability_of_several_runs(ks_rspg, ks_classical, egm):
     assert len({(ln.get_color(), ln.get_linestyle()) for ln in levels}) == 2  # told apart
     egm_line = [ln for ln in levels if ln.get_label().startswith("EGM")][0]
     assert egm_line.get_ydata()[0] > 0 and "axis floor" in egm_line.get_label()
+    many = plotting.plot_exploitability({f"KS {i}": ks_classical for i in range(20)})
+    assert len(many.axes[0].get_lines()) == 20  # line styles repeat rather than run out
     flat = plotting.plot_exploitability({"a": with_history(egm, [0, 1], [1.0, 1.0])})
     assert flat.axes[0].get_yscale() == "linear"
     with pytest.raises(ValueError, match="x must be"):
