@@ -159,7 +159,7 @@ def memory_available() -> int | None:
 
 
 def _gib(nbytes: float) -> str:
-    return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**27 else f"{nbytes / 2**20:.3g} MiB"
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**27 else f"{nbytes / 2**20:,.0f} MiB"
 
 
 def check_memory(nbytes: int, what: str, available: int | None = None) -> int:
