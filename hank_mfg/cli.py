@@ -27,6 +27,7 @@ import os
 import stat
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -236,17 +237,26 @@ def _describe(settings: dict[str, Setting]) -> str:
 
 def catalogue() -> str:
     """Models with their presets and ``--set`` keys, solvers with theirs (defaults shown)."""
-    lines = ["models (MODEL) and their --set keys, with defaults:"]
+
+    def entry(head: str, settings: dict[str, Setting], indent: str) -> str:
+        return textwrap.fill(
+            f"{indent}{head}: {_describe(settings)}",
+            width=96,
+            subsequent_indent=indent + "    ",
+            break_on_hyphens=False,
+        )
+
+    lines = ["models (MODEL), their presets (--preset) and --set keys, with defaults:"]
     for model in MODELS:
         default_preset = (PRESETS[model] or (None,))[0]
-        lines.append(f"  {model}: {_describe(model_settings(model, default_preset))}")
+        lines.append(entry(model, model_settings(model, default_preset), "  "))
         for preset in PRESETS[model]:
-            first = " (default)" if preset == PRESETS[model][0] else ""
-            lines.append(f"    --preset {preset}{first}: {_describe(preset_settings(preset))}")
+            first = " (default)" if preset == default_preset else ""
+            lines.append(entry(f"--preset {preset}{first}", preset_settings(preset), "    "))
     lines.append("solvers (--solver), the models they solve, and their --set keys:")
     for solver in SOLVERS:
-        lines.append(f"  {solver}: solves {', '.join(SOLVERS_FOR[solver])}")
-        lines.append(f"    {_describe(solver_settings(solver))}")
+        head = f"{solver} (solves {', '.join(SOLVERS_FOR[solver])})"
+        lines.append(entry(head, solver_settings(solver), "  "))
     return "\n".join(lines)
 
 
@@ -502,6 +512,10 @@ def _calibration(req: _Request) -> Any:
     """The preset's calibration with its overrides (plain NumPy), or None for a toy game."""
     if req.preset is None:
         return None
+    n_income = req.preset_args.get("n_income")
+    if isinstance(n_income, int) and n_income > 0:  # the income chain is n_income x n_income
+        nbytes = 8 * 8 * n_income**2 + RUNTIME_BYTES
+        _check_memory(nbytes, f"preset {req.preset} ({n_income} income states)")
     from hank_mfg import calibration
 
     try:
@@ -730,6 +744,7 @@ def _demo(args: argparse.Namespace) -> int:
     def progress(p: Any) -> None:
         bar.update(p.iteration, f"exploitability {p.exploitability:.4g}")
 
+    bar.begin()
     result = krusell_smith_comparison(
         n_wealth=args.n_wealth,
         iterations=args.iterations,

@@ -16,7 +16,7 @@ import hank_mfg
 from hank_mfg import cli
 from hank_mfg.cli import main
 from hank_mfg.core import checks
-from hank_mfg.core.checks import NonFiniteError, check_memory
+from hank_mfg.core.checks import NonFiniteError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # tiny learning runs: a few states, dates, paths and one iteration
@@ -242,11 +242,11 @@ def test_no_equilibrium_is_one_line_exit_1(monkeypatch, tmp_path, capsys):
 
 
 def test_check_memory():
-    assert check_memory(10, "x", available=10) == 10
+    assert checks.check_memory(10, "x", available=10) == 10
     with pytest.raises(ValueError, match=r"x needs about 1,024\.0 GiB of memory, 1 MiB are"):
-        check_memory(2**40, "x", available=2**20)
+        checks.check_memory(2**40, "x", available=2**20)
     with pytest.raises(ValueError, match="nbytes"):
-        check_memory(-1, "x")
+        checks.check_memory(-1, "x")
     assert checks.memory_available() is None or checks.memory_available() > 0
 
 
@@ -257,8 +257,9 @@ def test_memory_estimate_grows_with_every_dimension():
     assert cli.solve_memory_bytes(10, 2, 3, 4, learning=False) < base
 
 
-def test_a_huge_grid_is_refused_before_allocating(tmp_path, capsys):
-    argv = ["solve", "aiyagari", "--solver", "egm", "--set", "n_wealth=100000000"]
+@pytest.mark.parametrize("setting", ["n_wealth=100000000", "n_income=10000000"])
+def test_a_huge_grid_is_refused_before_allocating(setting, tmp_path, capsys):
+    argv = ["solve", "aiyagari", "--solver", "egm", "--set", setting]
     assert main([*argv, "--out", str(tmp_path / "a.nc")]) == 2
     line = one_error_line(capsys)
     assert "needs about" in line and "GiB are available" in line
