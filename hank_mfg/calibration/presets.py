@@ -493,23 +493,28 @@ def aiyagari_1994(
     )
 
 
-def quantecon_aiyagari() -> Calibration:
+def quantecon_aiyagari(
+    *, crra: float = 1.0, wealth_max: float = 20.0, n_wealth: int = 200
+) -> Calibration:
     """QuantEcon's lecture "The Aiyagari Model" (python.quantecon.org/aiyagari.html).
 
-    The lecture's values, reproduced exactly: households ``beta = 0.96``, log utility
-    (crra = 1), income states ``z_vals = [0.1, 1.0]`` (levels kept, not rescaled) with
+    The lecture's values, reproduced exactly by the defaults: households ``beta = 0.96``, log
+    utility (crra = 1), income states ``z_vals = [0.1, 1.0]`` (levels kept, not rescaled) with
     ``Pi = [[0.9, 0.1], [0.1, 0.9]]``, asset grid ``np.linspace(a_min, a_max, a_size)`` with
     ``a_min = 1e-10``, ``a_max = 20``, ``a_size = 200``; firm ``A = 1``, ``N = 1`` (fixed labour
     supply, not the households' mean endowment 0.55), ``alpha = 0.33``, ``delta = 0.05``.
+
+    Args:
+        crra: relative risk aversion, in (0, inf); wealth_max: ``a_max``; n_wealth: ``a_size``.
     """
     income = markov_income([0.1, 1.0], [[0.9, 0.1], [0.1, 0.9]])
     household = HouseholdCalibration(
         beta=0.96,
-        crra=1.0,
+        crra=crra,
         income=income,
         borrowing_limit=1e-10,
-        wealth_max=20.0,
-        n_wealth=200,
+        wealth_max=wealth_max,
+        n_wealth=n_wealth,
         wealth_grid_pivot=None,
     )
     firm = FirmCalibration(alpha=0.33, delta=0.05, tfp_level=1.0, labour_supply=1.0)
@@ -557,7 +562,7 @@ def _seed_income_matrix(n: int, p_move: float) -> np.ndarray:
     return Pi
 
 
-def seed_macro() -> Calibration:
+def seed_macro(*, wealth_max: float = 99.0, n_wealth: int = 200, horizon: int = 128) -> Calibration:
     """The macroeconomics game of the RSPG paper (library MFAX, ``pushforward/endogenous``).
 
     Households on 200 wealth × 5 income points choose, each period, which of 20 shares of
@@ -572,6 +577,9 @@ def seed_macro() -> Calibration:
     no depreciation, ``r = alpha z (L/K)^(1 - alpha)``, ``w = (1 - alpha) z (K/L)^alpha`` with
     ``K, L`` the means of wealth and income under mu. Log TFP: AR(1), rho = 0.9, innovation
     sd 0.03, ``log z_0 = 0``.
+
+    Args:
+        wealth_max, n_wealth: top and size of the wealth grid; horizon: periods of the game.
     """
     income_grid = geometric_grid(0.1, 2.0, 5, shift=0.25)
     income = markov_income(income_grid, _seed_income_matrix(5, 0.1))
@@ -580,12 +588,12 @@ def seed_macro() -> Calibration:
         crra=2.0,
         income=income,
         borrowing_limit=0.0,
-        wealth_max=99.0,
-        n_wealth=200,
+        wealth_max=wealth_max,
+        n_wealth=n_wealth,
         wealth_grid_pivot=0.25,
     )
     game = GameSettings(
-        horizon=128,
+        horizon=horizon,
         consumption_shares=midpoint_shares(20),
         initial_distribution="uniform",
         terminal_reward="consume_wealth",

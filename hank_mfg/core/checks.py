@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +21,9 @@ __all__ = [
     "check_horizon",
     "check_in_range",
     "check_initial_distributions",
+    "check_memory",
     "check_settings",
+    "memory_available",
 ]
 
 
@@ -124,3 +128,59 @@ def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def memory_available() -> int | None:
+    """Bytes of memory a new computation can use now, or ``None`` where unknown.
+
+    The accelerator's free memory (limit minus use) when JAX has been imported and its
+    default device reports it (GPU, TPU); else the host's ``MemAvailable`` from
+    ``/proc/meminfo``, else the free physical pages ``os.sysconf`` reports.
+    """
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        try:
+            stats = jax.devices()[0].memory_stats()
+        except Exception:  # a backend without memory statistics (CPU)
+            stats = None
+        if stats and "bytes_limit" in stats:
+            return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**27 else f"{nbytes / 2**20:,.0f} MiB"
+
+
+def check_memory(nbytes: int, what: str, available: int | None = None) -> int:
+    """Refuse a computation estimated to need ``nbytes`` bytes when they are not available.
+
+    Call it before allocating (before JAX builds anything), with an estimate such as
+    :func:`hank_mfg.cli.solve_memory_bytes`. ``available`` defaults to
+    :func:`memory_available` (nothing is refused where that is unknown).
+
+    Returns:
+        ``nbytes`` as an int.
+
+    Raises:
+        ValueError: ``what needs about X GiB of memory, Y GiB are available``.
+    """
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int | np.integer) or nbytes < 0:
+        raise ValueError(f"nbytes must be an integer >= 0, got {nbytes!r}")
+    free = memory_available() if available is None else available
+    if free is not None and nbytes > free:
+        raise ValueError(
+            f"{what} needs about {_gib(nbytes)} of memory, {_gib(free)} are available; "
+            "choose a smaller grid, horizon or number of paths"
+        )
+    return int(nbytes)
