@@ -649,6 +649,8 @@ def _learn(game: Any, solver: str, config: Any, progress: Callable[[Any], None])
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from hank_mfg.results import open_solution
 
     _check_input_file(args.file)
@@ -658,14 +660,41 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from err
     print(f"{ds.attrs['model']} solved by {ds.attrs['solver']}")
     if "exploitability" in ds:
-        print(f"  exploitability      {float(ds['exploitability']):.6g} (utility)")
+        print(
+            f"  exploitability      {float(ds['exploitability']):.6g} (utility; mean gain from "
+            f"deviating, {ds.sizes.get('sample', 0)} paths)"
+        )
+    if "exploitability_consumption" in ds:
+        print(
+            f"    as consumption    {float(ds['exploitability_consumption']):.4g}% of consumption "
+            "(permanent cut that costs as much)"
+        )
     for name in ("r", "w", "K", "Y"):
         if name in ds:
             da = ds[name]
             print(f"  mean {name:<3} over paths {float(da.mean()):.6g} [{da.attrs.get('units')}]")
+    attrs = ds.attrs
     for key in ("result_r", "result_K", "result_residual"):
-        if key in ds.attrs:
-            print(f"  {key[7:]:<19} {ds.attrs[key]:.6g}")
+        if key in attrs:
+            print(f"  {key[7:]:<19} {attrs[key]:.6g}")
+    if "result_coefficients" in ds:  # the Krusell–Smith algorithm's diagnostics
+        b = np.asarray(ds["result_coefficients"].values)
+        r2 = np.asarray(ds["result_r2"].values) if "result_r2" in ds else np.full(len(b), np.nan)
+        print("  law of motion       log K' = b0(z) + b1(z) log K")
+        for i, (row, r2_i) in enumerate(zip(b, r2, strict=True)):
+            print(f"    z = {i}             b0 = {row[0]:.6f}  b1 = {row[1]:.6f}  R^2 = {r2_i:.8f}")
+    if "result_den_haan_max_percent" in attrs:
+        print(
+            f"  Den Haan error      max {attrs['result_den_haan_max_percent']:.4f}%, mean "
+            f"{attrs['result_den_haan_mean_percent']:.4f}% of K (dynamic forecast)"
+        )
+    if "result_converged" in attrs:
+        state = "converged" if int(attrs["result_converged"]) else "NOT converged"
+        change = attrs.get("result_coefficient_change", np.nan)
+        print(
+            f"  fixed point         {state} after {int(attrs.get('result_iterations', 0))} "
+            f"iterations (last coefficient change {change:.3g})"
+        )
     return 0
 
 
@@ -720,24 +749,31 @@ def _list(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """The main job: Krusell–Smith by its classical algorithm and by RSPG, side by side."""
-    from hank_mfg.workflows import check_comparison_settings, krusell_smith_comparison
+    from hank_mfg.workflows import (
+        check_comparison_settings,
+        demo_settings,
+        krusell_smith_comparison,
+    )
 
+    settings = demo_settings(quick=args.quick)
+    for name in ("iterations", "n_wealth", "eval_paths"):  # explicit flags win over --quick
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
     try:
-        check_comparison_settings(
-            n_wealth=args.n_wealth, iterations=args.iterations, eval_paths=args.eval_paths
-        )
+        check_comparison_settings(**settings)
     except ValueError as err:
         raise UsageError(str(err)) from err
     _check_demo_outputs(args)
-    _check_memory(*_demo_memory(args))
+    _check_memory(*_demo_memory(settings))
     import jax
 
     jax.config.update("jax_enable_x64", True)
     import matplotlib.pyplot as plt
 
-    from hank_mfg.plotting import standard_figures
+    from hank_mfg.plotting import plot_comparison, standard_figures
 
-    bar = ProgressBar(args.iterations, "RSPG on krusell_smith", args.quiet)
+    iterations = settings["iterations"]
+    bar = ProgressBar(iterations, "RSPG on krusell_smith", args.quiet)
     if not args.quiet:
         print("Krusell-Smith (1998): classical algorithm, then RSPG on the same game ...")
 
@@ -745,25 +781,24 @@ def _demo(args: argparse.Namespace) -> int:
         bar.update(p.iteration, f"exploitability {p.exploitability:.4g}")
 
     bar.begin()
-    result = krusell_smith_comparison(
-        n_wealth=args.n_wealth,
-        iterations=args.iterations,
-        eval_paths=args.eval_paths,
-        seed=args.seed,
-        callback=progress,
-    )
+    result = krusell_smith_comparison(**settings, seed=args.seed, callback=progress)
     bar.close()
     result.rspg.to_netcdf(args.out)
     stem, ext = os.path.splitext(args.out)
     classical_path = f"{stem}_classical{ext or '.nc'}"
     result.classical.to_netcdf(classical_path)
     os.makedirs(args.figures, exist_ok=True)
+    rspg_ds, classical_ds = result.rspg.to_xarray(), result.classical.to_xarray()
+    figures = dict(standard_figures(rspg_ds))
+    figures["comparison"] = plot_comparison(rspg_ds, classical_ds)
     written = []
-    for name, fig in standard_figures(result.rspg.to_xarray()).items():
+    for name, fig in figures.items():
         path = os.path.join(args.figures, f"{name}.png")
         fig.savefig(path, dpi=120)
         plt.close(fig)
         written.append(path)
+    if args.quick:
+        print("--quick: a smoke run at small settings; RSPG is far from trained here")
     print(result.render())
     print(f"wrote {args.out} (RSPG) and {classical_path} (Krusell-Smith algorithm)")
     print(f"figures: {args.figures}/ ({len(written)} PNG files)")
@@ -778,18 +813,11 @@ def _check_demo_outputs(args: argparse.Namespace) -> None:
     _check_output_folder(args.figures, "--figures")
 
 
-def _demo_memory(args: argparse.Namespace) -> tuple[int, str]:
+def _demo_memory(settings: dict[str, Any]) -> tuple[int, str]:
     """Estimated bytes of the demo: RSPG training and the evaluation on the common paths."""
-    import inspect
-
-    from hank_mfg.workflows import krusell_smith_comparison
-
-    defaults = {
-        k: p.default for k, p in inspect.signature(krusell_smith_comparison).parameters.items()
-    }
-    n_states = 2 * args.n_wealth  # wealth x (employed, unemployed)
-    horizon = defaults["horizon"]
-    samples = max(defaults["n_samples"], args.eval_paths)
+    n_states = 2 * settings["n_wealth"]  # wealth x (employed, unemployed)
+    horizon = settings["horizon"]
+    samples = max(settings["n_samples"], settings["eval_paths"])
     nbytes = solve_memory_bytes(n_states, 1, horizon, samples, learning=True)
     return nbytes, f"demo ({n_states} states x {horizon + 1} dates x {samples} paths)"
 
@@ -856,9 +884,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="ks.nc", metavar="FILE.nc", help="RSPG results file")
     demo.add_argument("--figures", default="figures", metavar="DIR", help="figure folder")
-    demo.add_argument("--iterations", type=int, default=600, help="RSPG iterations (>= 1)")
-    demo.add_argument("--n-wealth", type=int, default=60, help="wealth grid points (>= 10)")
-    demo.add_argument("--eval-paths", type=int, default=16, help="common TFP paths (>= 1)")
+    demo.add_argument(
+        "--iterations", type=int, default=None, help="RSPG iterations (>= 1; default 1600)"
+    )
+    demo.add_argument(
+        "--n-wealth", type=int, default=None, help="wealth grid points (>= 10; default 60)"
+    )
+    demo.add_argument(
+        "--eval-paths", type=int, default=None, help="common TFP paths (>= 1; default 16)"
+    )
+    demo.add_argument(
+        "--quick", action="store_true", help="smoke run of about ten seconds (small settings)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=_demo)

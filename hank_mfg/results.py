@@ -8,6 +8,8 @@
 * variables, as they apply: ``distribution``, ``savings_share``, ``consumption``, ``savings``,
   ``value``, ``exploitability_by_state``, ``r``, ``w``, ``K``, ``L``, ``Y``, ``z``,
   ``exploitability``, ``exploitability_history``, ``seconds``, and solver results;
+  household economies add ``exploitability_consumption`` (``_per_sample``, ``_by_state``):
+  exploitability as a consumption equivalent, in percent of consumption;
 * CF-style ``units`` and ``long_name`` on every variable and coordinate;
 * the model's arrays: ``income_transition`` (dims ``income``, ``income_next``, with
   ``tfp_state``, ``tfp_state_next`` first when it depends on the TFP transition),
@@ -115,6 +117,20 @@ _UNITS = {
     "exploitability_by_state": ("utility", "gain of the best response by initial state"),
     "exploitability": ("utility", "mean gain of a best-responding agent, mass-weighted"),
     "exploitability_per_sample": ("utility", "exploitability on each common-noise path"),
+    "exploitability_consumption": (
+        "percent of consumption",
+        "exploitability as a consumption equivalent: permanent percentage of consumption a "
+        "household would give up rather than deviate to its best response, mean over the "
+        "initial distribution and the common-noise paths",
+    ),
+    "exploitability_consumption_per_sample": (
+        "percent of consumption",
+        "exploitability as a consumption equivalent on each common-noise path",
+    ),
+    "exploitability_consumption_by_state": (
+        "percent of consumption",
+        "exploitability as a consumption equivalent by initial state",
+    ),
     "r": ("1 per period", "net interest rate"),
     "w": ("consumption good per efficiency unit", "wage"),
     "K": ("consumption good", "aggregate capital (household wealth)"),
@@ -305,6 +321,19 @@ def to_xarray(solution: Any) -> xr.Dataset:
         data["exploitability_by_state"] = _var(
             np.asarray(expl.by_state).reshape(state_shape), state_dims, "exploitability_by_state"
         )
+        lam = np.asarray(expl.consumption_equivalent_per_sample)
+        if not np.all(np.isnan(lam)):  # NaN: the game has no consumption good
+            data["exploitability_consumption"] = _var(
+                float(expl.consumption_equivalent), (), "exploitability_consumption"
+            )
+            data["exploitability_consumption_per_sample"] = _var(
+                lam, ("sample",), "exploitability_consumption_per_sample"
+            )
+            data["exploitability_consumption_by_state"] = _var(
+                np.asarray(expl.consumption_equivalent_by_state).reshape(state_shape),
+                state_dims,
+                "exploitability_consumption_by_state",
+            )
         for name in ("r", "w", "K", "L", "Y", "Z", "mean"):
             if isinstance(path.agg.aux, dict) and name in path.agg.aux:
                 data[name] = _var(path.agg.aux[name], ("sample", "time"), name)

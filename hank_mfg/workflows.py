@@ -10,6 +10,7 @@ evaluation on the same common TFP paths.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 import warnings
 from collections.abc import Callable
@@ -23,7 +24,22 @@ from hank_mfg.core.checks import check_in_range
 from hank_mfg.core.evaluation import evaluate
 from hank_mfg.solvers.solution import Solution
 
-__all__ = ["KrusellSmithComparison", "check_comparison_settings", "krusell_smith_comparison"]
+__all__ = [
+    "EXPLOITABILITY_MEANING",
+    "QUICK",
+    "KrusellSmithComparison",
+    "check_comparison_settings",
+    "demo_settings",
+    "krusell_smith_comparison",
+]
+
+
+#: What exploitability means, in one line (printed under the comparison table).
+EXPLOITABILITY_MEANING = (
+    "exploitability: what one household gains, in discounted utility, by deviating to its best "
+    "response on each path (the others keep the policy); 0 at an equilibrium. As consumption: "
+    "the permanent % of consumption it would give up rather than deviate."
+)
 
 
 @dataclass
@@ -35,21 +51,30 @@ class KrusellSmithComparison:
             common paths).
         rspg: RSPG's :class:`Solution` (its ``evaluation`` on the same paths).
         same_paths: whether both evaluations saw identical TFP paths (checked).
-        seconds: wall time of each part (``classical``, ``rspg``, ``evaluation``).
+        seconds: wall time of each part (``classical``: the algorithm; ``rspg``: training,
+            its progress evaluations excluded; ``evaluation``: both final evaluations), each
+            including its compilation.
+        settings: the settings of the run (see :func:`krusell_smith_comparison`).
     """
 
     classical: Solution
     rspg: Solution
     same_paths: bool
     seconds: dict[str, float]
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
-        """Exploitability (utility units) and mean capital (units of the good) of both."""
+        """Exploitability (utility), as a consumption equivalent (percent of consumption), mean
+        capital (units of the good) of both, their gap in mean capital (percent) and seconds."""
         out: dict[str, float] = {}
         for name, sol in (("classical", self.classical), ("rspg", self.rspg)):
             ev = sol.evaluation
             out[f"{name}_exploitability"] = float(ev.exploitability.value)
+            out[f"{name}_exploitability_consumption"] = float(
+                ev.exploitability.consumption_equivalent
+            )
             out[f"{name}_mean_K"] = float(np.mean(np.asarray(ev.path.agg.aux["K"])))
+            out[f"{name}_seconds"] = float(self.seconds[name])
         out["mean_K_gap_percent"] = 100.0 * abs(out["rspg_mean_K"] / out["classical_mean_K"] - 1.0)
         return out
 
@@ -58,18 +83,70 @@ class KrusellSmithComparison:
         s = self.summary()
         ev = self.classical.evaluation
         n_paths = int(np.shape(ev.path.agg.mu)[0])
-        return "\n".join(
-            [
-                f"Krusell-Smith economy, {n_paths} common TFP paths "
-                f"(same paths: {self.same_paths})",
-                f"{'policy':<22}{'exploitability':>16}{'mean K':>10}{'seconds':>10}",
-                f"{'Krusell-Smith algorithm':<22}{s['classical_exploitability']:>16.4e}"
-                f"{s['classical_mean_K']:>10.4f}{self.seconds['classical']:>10.1f}",
-                f"{'RSPG':<22}{s['rspg_exploitability']:>16.4e}"
-                f"{s['rspg_mean_K']:>10.4f}{self.seconds['rspg']:>10.1f}",
-                f"gap in mean capital: {s['mean_K_gap_percent']:.3f}%",
-            ]
-        )
+        rows = [
+            f"Krusell-Smith economy, {n_paths} common TFP paths of {self.classical.game.horizon} "
+            f"quarters (same paths: {self.same_paths})",
+            f"{'policy':<24}{'exploitability':>15}{'% of consumption':>18}{'mean K':>9}"
+            f"{'seconds':>9}",
+        ]
+        for label, name in (("Krusell-Smith algorithm", "classical"), ("RSPG", "rspg")):
+            rows.append(
+                f"{label:<24}{s[f'{name}_exploitability']:>15.3e}"
+                f"{s[f'{name}_exploitability_consumption']:>18.2e}{s[f'{name}_mean_K']:>9.4f}"
+                f"{s[f'{name}_seconds']:>9.1f}"
+            )
+        c, r = s["classical_exploitability"], s["rspg_exploitability"]
+        if r <= c:
+            verdict = "RSPG is less exploitable" + (f" ({c / r:.1f}x)" if r > 0 else "")
+        else:
+            verdict = "the Krusell-Smith algorithm is less exploitable" + (
+                f" ({r / c:.1f}x)" if c > 0 else ""
+            )
+        rows += [
+            f"{verdict}; gap in mean capital: {s['mean_K_gap_percent']:.3f}%",
+            EXPLOITABILITY_MEANING,
+        ]
+        if min(s["classical_exploitability"], s["rspg_exploitability"]) < 0:
+            rows.append(
+                "below zero: the policy does better than the endogenous-grid best response, "
+                "which is exact only up to the wealth grid's interpolation"
+            )
+        if self.settings:
+            rows.append(_recipe(self.settings))
+        return "\n".join(rows)
+
+
+def _recipe(settings: dict[str, Any]) -> str:
+    """One line saying how RSPG was trained."""
+    lr = settings["learning_rate"]
+    return (
+        f"RSPG: {settings['iterations']} Adam steps on {settings['n_samples']} sampled TFP paths "
+        f"each, learning rate {lr:g} cosine-annealed to {lr * FINAL_LR_FRACTION:g}, from a "
+        f"uniform initial policy; {settings['n_wealth']} wealth points"
+    )
+
+
+#: RSPG's learning rate is annealed (cosine) to this fraction of its initial value.
+FINAL_LR_FRACTION = 0.01
+
+#: Settings of ``hank-mfg demo --quick``: a smoke run of about ten seconds (RSPG is far from
+#: converged; its exploitability says nothing about the method).
+QUICK = {
+    "n_wealth": 20,
+    "horizon": 10,
+    "iterations": 40,
+    "n_samples": 2,
+    "eval_paths": 4,
+    "ks_periods": 400,
+}
+
+
+def demo_settings(quick: bool = False) -> dict[str, Any]:
+    """The main job's settings: :func:`krusell_smith_comparison`'s defaults, or with ``quick``
+    those of :data:`QUICK` over them (everything but ``seed`` and ``callback``)."""
+    params = inspect.signature(krusell_smith_comparison).parameters
+    settings = {k: p.default for k, p in params.items() if k not in ("seed", "callback")}
+    return {**settings, **(QUICK if quick else {})}
 
 
 #: Smallest allowed value of each integer setting of :func:`krusell_smith_comparison`.
@@ -99,8 +176,8 @@ def krusell_smith_comparison(
     *,
     n_wealth: int = 60,
     horizon: int = 40,
-    iterations: int = 600,
-    n_samples: int = 8,
+    iterations: int = 1600,
+    n_samples: int = 4,
     eval_paths: int = 16,
     seed: int = 0,
     ks_periods: int = 1500,
@@ -109,8 +186,12 @@ def krusell_smith_comparison(
 ) -> KrusellSmithComparison:
     """Solve Krusell–Smith (1998) classically and by RSPG; evaluate both on common paths.
 
-    Defaults are small (about a minute on a laptop CPU); the full validation is
-    ``benchmarks/validate_krusell_smith.py``.
+    The defaults take about a minute on one laptop CPU core, and with them RSPG's policy is
+    less exploitable than the Krusell–Smith algorithm's on the common paths (seeds 0–2). RSPG
+    starts from a uniform policy (savings share ½ everywhere): it is not warm-started from the
+    classical solution, whose game (the simulated distribution as the initial one, the
+    classical value at mean capital as terminal value) it shares. The full validation is
+    ``benchmarks/validate_krusell_smith.py``; :data:`QUICK` holds the settings of a smoke run.
 
     Args:
         n_wealth: wealth grid points (>= 10).
@@ -118,7 +199,8 @@ def krusell_smith_comparison(
         iterations: RSPG gradient steps (>= 1); n_samples: TFP paths per step (>= 1).
         eval_paths: common TFP paths of the comparison (>= 1).
         seed: RSPG's seed; ks_periods: quarters simulated by the Krusell–Smith algorithm.
-        learning_rate: RSPG's Adam step size (annealed to 1% of it).
+        learning_rate: RSPG's Adam step size, annealed (cosine) to :data:`FINAL_LR_FRACTION`
+            of it.
         callback: RSPG progress callback (see :func:`hank_mfg.solvers.spg.train`).
     """
     from hank_mfg.calibration import krusell_smith_1998
@@ -126,20 +208,21 @@ def krusell_smith_comparison(
     from hank_mfg.solvers.krusell_smith import solve_krusell_smith
     from hank_mfg.solvers.spg import SPGConfig, train
 
-    check_comparison_settings(
-        n_wealth=n_wealth,
-        horizon=horizon,
-        iterations=iterations,
-        n_samples=n_samples,
-        eval_paths=eval_paths,
-        ks_periods=ks_periods,
-        learning_rate=learning_rate,
-    )
+    settings = {
+        "n_wealth": n_wealth,
+        "horizon": horizon,
+        "iterations": iterations,
+        "n_samples": n_samples,
+        "eval_paths": eval_paths,
+        "ks_periods": ks_periods,
+        "learning_rate": learning_rate,
+    }
+    check_comparison_settings(**settings)
     config = SPGConfig(
         iterations=iterations,
         n_samples=n_samples,
         learning_rate=learning_rate,
-        final_lr_fraction=0.01,
+        final_lr_fraction=FINAL_LR_FRACTION,
         embedding=16,
         recurrent=True,
         eval_every=max(1, iterations // 10),
@@ -185,4 +268,5 @@ def krusell_smith_comparison(
         ),
         same_paths=same,
         seconds=seconds,
+        settings={**settings, "seed": seed},
     )

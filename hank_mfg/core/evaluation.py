@@ -72,6 +72,13 @@ class Exploitability:
         per_sample: ``[n_samples]``, the gain on each common-noise path.
         policy_return: ``[n_samples]``, ``Σ_s mu_0(s) V_π,0(s)``.
         best_response_return: ``[n_samples]``, ``Σ_s mu_0(s) V_BR,0(s)``.
+        consumption_equivalent: scalar, percent of consumption: mean over samples of
+            ``Σ_s mu_0(s) λ(s)``, with ``λ(s)`` the permanent share of consumption an agent in
+            state ``s`` would give up rather than deviate
+            (:meth:`~hank_mfg.core.game.MeanFieldGame.consumption_equivalent`). NaN (and so
+            the two below) when the game has no consumption good.
+        consumption_equivalent_by_state: ``[n_states]``, mean over samples of ``λ(s)``.
+        consumption_equivalent_per_sample: ``[n_samples]``, ``Σ_s mu_0(s) λ(s)`` per path.
     """
 
     value: Array
@@ -79,6 +86,9 @@ class Exploitability:
     per_sample: Array
     policy_return: Array
     best_response_return: Array
+    consumption_equivalent: Array
+    consumption_equivalent_by_state: Array
+    consumption_equivalent_per_sample: Array
 
 
 @struct.dataclass
@@ -211,18 +221,37 @@ def _discrete_best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestRes
     return BestResponse(value=value, actions=actions)
 
 
-def exploitability_from_values(mu0: Array, value: Array, br_value: Array) -> Exploitability:
-    """Exploitability from initial distributions ``[B, S]`` and values at date 0 ``[B, S]``."""
+def exploitability_from_values(
+    mu0: Array, value: Array, br_value: Array, consumption_equivalent: Array | None = None
+) -> Exploitability:
+    """Exploitability from initial distributions ``[B, S]`` and values at date 0 ``[B, S]``.
+
+    ``consumption_equivalent``: the game's ``λ(s)`` ``[B, S]`` in percent, or ``None`` (the
+    consumption-equivalent fields are then NaN).
+    """
     policy_return = jnp.sum(mu0 * value, axis=-1)
     br_return = jnp.sum(mu0 * br_value, axis=-1)
     per_sample = br_return - policy_return
+    lam = (
+        jnp.full_like(value, jnp.nan) if consumption_equivalent is None else consumption_equivalent
+    )
+    lam_per_sample = jnp.sum(mu0 * lam, axis=-1)
     return Exploitability(
         value=jnp.mean(per_sample),
         by_state=jnp.mean(br_value - value, axis=0),
         per_sample=per_sample,
         policy_return=policy_return,
         best_response_return=br_return,
+        consumption_equivalent=jnp.mean(lam_per_sample),
+        consumption_equivalent_by_state=jnp.mean(lam, axis=0),
+        consumption_equivalent_per_sample=lam_per_sample,
     )
+
+
+def _from_values(game: MeanFieldGame, mu0: Array, value: Array, br_value: Array) -> Exploitability:
+    """:func:`exploitability_from_values` with the game's consumption equivalent."""
+    lam = game.consumption_equivalent(value, br_value)
+    return exploitability_from_values(mu0, value, br_value, lam)
 
 
 def exploitability(
@@ -231,7 +260,7 @@ def exploitability(
     """Exploitability of ``actions`` (default: the path's policy) against the path."""
     value = policy_value(game, path, actions)
     br = best_response(game, path)
-    return exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
+    return _from_values(game, path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
 
 
 def _named_leaves(prefix: str, tree: Any) -> list[tuple[str, Any]]:
@@ -310,7 +339,7 @@ def evaluate(
     value = policy_value(game, path)
     br = best_response(game, path)
     _raise_if_not_finite(path, {"value": value, "best_response.value": br.value})
-    expl = exploitability_from_values(path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
+    expl = _from_values(game, path.agg.mu[:, 0], value[:, 0], br.value[:, 0])
     return Evaluation(path=path, value=value, best_response=br, exploitability=expl)
 
 

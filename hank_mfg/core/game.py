@@ -117,6 +117,18 @@ class MeanFieldGame(abc.ABC):
         """Value after the last period per state, ``[n_states]`` (zero unless a model sets it)."""
         return jnp.zeros(self.n_states, dtype=agg.mu.dtype)
 
+    def consumption_equivalent(self, value: Array, best_response_value: Array) -> Array | None:
+        """Exploitability as a consumption equivalent, per state, in percent (or ``None``).
+
+        ``value`` and ``best_response_value`` are the policy's and the best response's values at
+        date 0, ``[n_samples, n_states]``. A game whose reward is the utility of a consumption
+        good returns ``λ(s)`` ``[n_samples, n_states]``: the permanent percentage of consumption
+        an agent in state ``s`` would give up rather than deviate (the best response with
+        consumption scaled by ``1 − λ/100`` in every period is worth ``V_π(s)``). Games without
+        a consumption good return ``None`` (the default).
+        """
+        return None
+
     def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
         """Expected reward per state under a policy table, ``[n_states]``."""
         table = self.reward(agg, next_agg)

@@ -384,6 +384,45 @@ class HouseholdEconomy(MeanFieldGame):
             return jnp.zeros(self.n_states, dtype=agg.mu.dtype)
         return self._terminal_values.astype(agg.mu.dtype)
 
+    def consumption_equivalent(self, value: Array, best_response_value: Array) -> Array:
+        """Exploitability as a permanent consumption cut, per state, in percent.
+
+        ``λ(s)`` solves ``V_π(s) = V_BR,λ(s)``, the value of the best response with its
+        consumption scaled by ``1 − λ`` in every period (``λ`` in percent of consumption; it is
+        >= 0 where the best response gains). With CRRA utility ``u(c) = c^(1−σ)/(1−σ)`` every
+        flow utility scales by ``(1 − λ)^(1−σ)``, so
+
+            λ = 1 − (V_π / V_BR)^(1/(1−σ));
+
+        with log utility (``σ = 1``) ``V_BR,λ = V_BR + log(1 − λ) D``, so
+        ``λ = 1 − exp((V_π − V_BR) / D)`` with ``D`` the discounted number of periods the value
+        counts: ``Σ_{t<T} β^t``, plus ``β^T / (1 − β)`` when the terminal value is an array.
+
+        Assumes the terminal value is homogeneous in consumption: zero (``"none"``), all cash
+        on hand consumed in the last period (``"consume_wealth"``, a period like the others),
+        or an array that is an infinite-horizon value function of a consumption stream with
+        this household's ``β`` and ``σ`` (e.g. a stationary value function); other terminal
+        arrays make ``λ`` approximate. The floor on consumption (1e-10) is ignored.
+
+        Args:
+            value: the policy's value at date 0, ``[n_samples, n_states]`` (utility).
+            best_response_value: the best response's value at date 0, same shape.
+
+        Returns:
+            ``λ`` in percent of consumption, ``[n_samples, n_states]``.
+        """
+        value = jnp.asarray(value)
+        best = jnp.asarray(best_response_value)
+        beta, crra = self.discount, self.household.crra
+        if crra == 1.0:
+            periods = (1.0 - beta**self.horizon) / (1.0 - beta)
+            if self.terminal == "values":
+                periods += beta**self.horizon / (1.0 - beta)
+            lam = -jnp.expm1((value - best) / periods)
+        else:  # 1 − (V_π/V_BR)^(1/(1−σ)), without cancellation for small gains
+            lam = -jnp.expm1(jnp.log1p((value - best) / best) / (1.0 - crra))
+        return 100.0 * lam
+
     # --- helpers for users and solvers -------------------------------------------------------
     def state_features(self) -> Array:
         """Normalised grid coordinates ``[n_states, 2]`` (wealth index, income index in [0, 1])."""
