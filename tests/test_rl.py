@@ -44,6 +44,8 @@ def test_rl_solver_is_deterministic(game):
     config = PPOConfig(iterations=4, n_agents=64, n_samples=1, eval_every=2, eval_samples=1)
     a, b = ippo(game, config), ippo(game, config)
     np.testing.assert_array_equal(a.history["exploitability"], b.history["exploitability"])
+    # every recorded loss is a number, the iteration-0 one (before any update) included
+    assert np.all(np.isfinite(a.history["loss"]))
 
 
 @pytest.mark.parametrize(
