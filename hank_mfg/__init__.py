@@ -1,5 +1,17 @@
 """hank_mfg: heterogeneous-agent macroeconomics as mean-field games, in JAX."""
 
+# float64 by default: classical and steady-state work needs it, and float32 training of the
+# household economies diverges (a NaN gradient of the wealth lottery in the first steps). An
+# explicit JAX_ENABLE_X64=0 (or jax.config.update("jax_enable_x64", False) after this import)
+# keeps float32. jax itself is not imported here.
+import os as _os
+import sys as _sys
+
+if "jax" not in _sys.modules:
+    _os.environ.setdefault("JAX_ENABLE_X64", "1")
+elif "JAX_ENABLE_X64" not in _os.environ:
+    _sys.modules["jax"].config.update("jax_enable_x64", True)
+
 # --- package namespace, loaded lazily (PEP 562) ---------------------------------------------------
 # ``import hank_mfg`` imports no submodule (and so not JAX): ``hank_mfg.core``,
 # ``hank_mfg.open_solution`` … are imported on first use. The command line relies on this to

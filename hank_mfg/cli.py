@@ -888,7 +888,7 @@ def _parser() -> argparse.ArgumentParser:
         "--iterations", type=int, default=None, help="RSPG iterations (>= 1; default 1600)"
     )
     demo.add_argument(
-        "--n-wealth", type=int, default=None, help="wealth grid points (>= 10; default 60)"
+        "--n-wealth", type=int, default=None, help="wealth grid points (>= 10; default 100)"
     )
     demo.add_argument(
         "--eval-paths", type=int, default=None, help="common TFP paths (>= 1; default 16)"

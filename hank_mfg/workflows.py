@@ -136,7 +136,7 @@ QUICK = {
     "horizon": 10,
     "iterations": 40,
     "n_samples": 2,
-    "eval_paths": 4,
+    "eval_paths": 8,  # as many as the training's own evaluations: one compilation serves both
     "ks_periods": 400,
 }
 
@@ -174,7 +174,7 @@ def check_comparison_settings(**settings: Any) -> None:
 
 def krusell_smith_comparison(
     *,
-    n_wealth: int = 60,
+    n_wealth: int = 100,
     horizon: int = 40,
     iterations: int = 1600,
     n_samples: int = 4,

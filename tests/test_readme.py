@@ -1,20 +1,117 @@
-"""The README's Python examples run as written."""
+"""The README's python examples run end to end (solve, NetCDF, figures) with the package's
+defaults: in a fresh interpreter, without this suite's float64 switch, at small settings."""
 
-import pathlib
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL_TRAINING = (
+    "SPGConfig(iterations=2, n_samples=2, eval_every=2, eval_samples=1, hidden=(8,), "
+    "embedding=4, rank=4)"
+)
+#: Per example, in README order: (README text, replacement) making it small. Each text must
+#: occur, so that an edited README fails here rather than run at full size.
+SMALL = [
+    [
+        (
+            "LinearQuadratic(common_noise=True)",
+            "LinearQuadratic(n_states=15, horizon=6, common_noise=True)",
+        ),
+        ("n_samples=8)", "n_samples=2)"),
+        ("SPGConfig(iterations=200)", SMALL_TRAINING),
+    ],
+    [
+        ("rouwenhorst(rho=0.95, sigma=0.15, n=5)", "rouwenhorst(rho=0.95, sigma=0.15, n=3)"),
+        ("geometric_grid(0.0, 150.0, 150, shift=1.0)", "geometric_grid(0.0, 150.0, 30, shift=1.0)"),
+        ("horizon=100,", "horizon=5,"),
+        ("SPGConfig(iterations=200)", SMALL_TRAINING),
+    ],
+]
+
+RUNNER = textwrap.dedent(
+    """
+    import glob, json, sys
+    import matplotlib.pyplot as plt
+    exec(compile(sys.argv[1], "README example", "exec"), {"__name__": "readme"})
+    import jax
+    from hank_mfg import open_solution, plotting
+    report = {"x64": bool(jax.config.jax_enable_x64), "figures": {}}
+    for path in sorted(glob.glob("*.nc")):
+        report["figures"][path] = sorted(plotting.standard_figures(open_solution(path)))
+        plt.close("all")
+    print("REPORT" + json.dumps(report))
+    """
+)
+X64 = "import hank_mfg, jax; print(jax.config.jax_enable_x64)"
 
 
-def _python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    env.update(PYTHONPATH=str(ROOT), MPLBACKEND="Agg", JAX_PLATFORMS="cpu", **extra)
+    return env
 
 
-def test_readme_examples_run():
-    blocks = _python_blocks()
-    assert len(blocks) >= 2
-    for block in blocks:
-        namespace: dict = {}
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
+def _examples() -> list[str]:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) == len(SMALL), "a README python example has no small settings here"
+    small = []
+    for code, changes in zip(blocks, SMALL, strict=True):
+        for text, replacement in changes:
+            assert text in code, f"README example no longer contains {text!r}"
+            code = code.replace(text, replacement)
+        small.append(code)
+    return small
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every fresh interpreter at once (they compile, mostly on one core each): each README
+    example in its own folder, and the package imported under an explicit JAX_ENABLE_X64."""
+    jobs = {}
+    for i, code in enumerate(_examples()):
+        folder = tmp_path_factory.mktemp(f"readme{i}")
+        jobs[f"example{i}"] = ([sys.executable, "-c", RUNNER, code], folder, _env())
+    for setting in ("0", "1"):
+        jobs[f"x64={setting}"] = ([sys.executable, "-c", X64], None, _env(JAX_ENABLE_X64=setting))
+    started = {
+        name: subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name, (cmd, cwd, env) in jobs.items()
+    }
+    results = {}
+    for name, proc in started.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{name}: {err[-4000:]}"
+        results[name] = out
+    return results
+
+
+def test_readme_examples_solve_save_and_plot_with_the_defaults(runs):
+    reports = [json.loads(runs[f"example{i}"].split("REPORT")[-1]) for i in range(len(SMALL))]
+    assert all(r["x64"] for r in reports), "household economies need float64 by default"
+    lq, household = (r["figures"] for r in reports)
+    assert set(lq) == {"lq.nc"} and "exploitability" in lq["lq.nc"]
+    assert set(household) == {"my_economy.nc"}
+    assert {"consumption_policy", "lorenz", "aggregates"} <= set(household["my_economy.nc"])
+
+
+@pytest.mark.parametrize(("setting", "x64"), [("0", False), ("1", True)])
+def test_an_explicit_jax_enable_x64_is_respected(runs, setting, x64):
+    assert runs[f"x64={setting}"].split()[-1] == str(x64)
+
+
+def test_the_readme_model_is_short():
+    """The model itself (blocks, then the economy), before it is solved, fits in 20 lines."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     model_block = next(b for b in blocks if "HouseholdEconomy(" in b)
-    assert len(model_block.strip().splitlines()) < 20
+    model = model_block.split("from hank_mfg.solvers.rspg")[0]
+    assert len(model.strip().splitlines()) < 20
