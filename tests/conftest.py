@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# the command line's persistent compilation cache stays off in tests (tests/test_compilation.py
+# turns it on in fresh interpreters)
+os.environ.setdefault("HANK_MFG_COMPILATION_CACHE", "off")
 
 import jax  # noqa: E402
 from hypothesis import settings  # noqa: E402

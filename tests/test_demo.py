@@ -2,6 +2,8 @@
 
 import contextlib
 import io
+import json
+import re
 
 import numpy as np
 import pytest
@@ -86,3 +88,19 @@ def test_quick_settings_give_way_to_explicit_flags(tmp_path, capsys):
     assert main(["demo", "--quick", "--iterations", "0", "--quiet", "--out", str(out)]) == 2
     assert "iterations must be an integer >= 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_both_files_say_how_they_were_scored(demo):
+    """Same common paths, the same evaluation seed and horizon, named dims and units."""
+    ds, classical = demo["rspg"], demo["classical"]
+    assert ds.attrs["solver"] == "rspg" and classical.attrs["solver"] == "krusell-smith"
+    assert np.array_equal(ds["z"].values, classical["z"].values)
+    for f in (ds, classical):
+        settings = json.loads(f.attrs["settings"])
+        assert settings["evaluation_samples"] == 8 == f.attrs["evaluation_paths"]
+        assert settings["evaluation_horizon"] == f.attrs["evaluation_horizon"] == f.sizes["period"]
+        assert settings["evaluation_seed"] == 10_000
+        assert not [d for d in f.dims if re.search(r"_dim\d+$", str(d))]
+    assert classical["result_coefficients"].dims == ("tfp_state", "coefficient")
+    assert classical["result_K"].attrs["units"] == "consumption good"
+    assert classical.attrs["param_employment_duration_z"].tolist() == [8.0, 8.0]

@@ -290,31 +290,6 @@ def test_cli_demo_errors_exit_2_without_output(argv, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_cli_demo_main_job(tmp_path, capsys):
-    """The README's main job at a tiny size: both files, the figures and the comparison."""
-    out, figs = tmp_path / "ks.nc", tmp_path / "figs"
-    argv = ["demo", "--iterations", "4", "--n-wealth", "12", "--eval-paths", "2", "--quiet"]
-    assert main([*argv, "--out", str(out), "--figures", str(figs)]) == 0
-    printed = capsys.readouterr().out
-    assert "Krusell-Smith algorithm" in printed and "RSPG" in printed
-    assert "same paths: True" in printed
-    ds = results.open_solution(out)
-    classical = results.open_solution(tmp_path / "ks_classical.nc")
-    assert ds.attrs["solver"] == "rspg" and classical.attrs["solver"] == "krusell-smith"
-    assert np.array_equal(ds["z"].values, classical["z"].values)
-    # both files say how they were scored: 2 paths, the same seed, the game's horizon
-    for f in (ds, classical):
-        settings = json.loads(f.attrs["settings"])
-        assert settings["evaluation_samples"] == 2 == f.attrs["evaluation_paths"]
-        assert settings["evaluation_horizon"] == f.attrs["evaluation_horizon"] == f.sizes["period"]
-        assert settings["evaluation_seed"] == 10_000
-        assert not [d for d in f.dims if re.search(r"_dim\d+$", str(d))]
-    assert classical["result_coefficients"].dims == ("tfp_state", "coefficient")
-    assert classical["result_K"].attrs["units"] == "consumption good"
-    assert classical.attrs["param_employment_duration_z"].tolist() == [8.0, 8.0]
-    assert len(list(figs.glob("*.png"))) >= 4
-
-
 def test_cli_solves_with_a_model_free_baseline(tmp_path, capsys):
     out = tmp_path / "lq_ippo.nc"
     argv = ["solve", "linear_quadratic", "--solver", "ippo", "--iterations", "2"]

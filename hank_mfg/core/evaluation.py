@@ -278,6 +278,12 @@ def _named_leaves(prefix: str, tree: Any) -> list[tuple[str, Any]]:
     ]
 
 
+@jax.jit
+def _all_finite(arrays: list[Array]) -> Array:
+    """``[len(arrays)]`` booleans: whether each array is free of NaN and inf (one program)."""
+    return jnp.stack([jnp.all(jnp.isfinite(x)) for x in arrays])
+
+
 def _raise_if_not_finite(path: MeanFieldPath, values: dict[str, Array] | None = None) -> None:
     """Raise :class:`~hank_mfg.core.checks.NonFiniteError` if the path's distribution ``mu``,
     its aggregates, common noise or policy tables, or one of ``values`` (arrays
@@ -295,7 +301,7 @@ def _raise_if_not_finite(path: MeanFieldPath, values: dict[str, Array] | None = 
     named = [(n, x, backward) for n, x, backward in named if _is_float(x) and jnp.ndim(x) >= 2]
     if not named:
         return
-    finite = np.asarray(jnp.stack([jnp.all(jnp.isfinite(x)) for _, x, _ in named]))
+    finite = np.asarray(_all_finite([x for _, x, _ in named]))
     if finite.all():
         return
     failures = []  # the earliest in the order of computation wins

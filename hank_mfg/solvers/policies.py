@@ -219,8 +219,9 @@ class PolicyNetwork:
         features = self.game.state_features()
         carry = jnp.zeros(self.encoder.size, dtype=features.dtype)
         n_in = self.n_obs + (N_CLOCK if self.clock else 0)
-        enc = self.encoder.init(k_enc, carry, jnp.zeros(n_in, dtype=features.dtype))
-        head = self.head.init(k_head, features, carry)
+        # jitted: eagerly, flax's initialisers compile one small program per layer and shape
+        enc = jax.jit(self.encoder.init)(k_enc, carry, jnp.zeros(n_in, dtype=features.dtype))
+        head = jax.jit(self.head.init)(k_head, features, carry)
         loc = jnp.zeros(self.n_obs) if obs_loc is None else jnp.asarray(obs_loc)
         scale = jnp.ones(self.n_obs) if obs_scale is None else jnp.asarray(obs_scale)
         obs = {"loc": loc.astype(features.dtype), "scale": scale.astype(features.dtype)}
