@@ -1,0 +1,451 @@
+"""A household block from functions: preferences and a budget in the paper's symbols.
+
+The economist gives
+
+* preferences ``u(c)`` or ``u(c, n)`` — any JAX function of consumption ``c`` (and hours ``n``)
+  with named parameters (:func:`preferences`), or a recognised family with closed forms
+  (:func:`crra`, :func:`crra_labor`, the Sequence-Space Jacobian toolkit's ``hh_labor``);
+* the budget's non-asset income per income state, ``income(e, n, w, tau, T, …)`` (after
+  taxes, transfers, dividends — SSJ's "hetinputs"), a JAX function of the state's productivity
+  ``e``, hours ``n`` (when the preferences have hours) and named aggregates or parameters;
+* the asset return's name (default ``r``: wealth ``a`` pays ``(1 + r) a``), the wealth grid (its
+  first point is the borrowing limit), the productivity of each income state and their Markov
+  matrix ``Pi[e, e']``.
+
+The block derives, by ``jax.grad`` (closed forms for the recognised families): marginal
+utilities, the EGM step (Euler inversion; hours from the intratemporal condition; households at
+the borrowing limit solved as a one-dimensional root in hours), consumption, hours and savings.
+The budget, written once:
+
+    c + a' = (1 + r) a + income(e, n, …).
+
+Units: wealth, consumption and income in units of the good; ``r`` per period; hours ``n`` in
+the units the preferences give them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hank_mfg.core.kernel import LotteryKernel
+
+Array = jax.Array
+
+__all__ = [
+    "HouseholdBlock",
+    "HouseholdPolicy",
+    "Preferences",
+    "crra",
+    "crra_labor",
+    "preferences",
+]
+
+#: Newton iterations of the generic inversions (each converges quadratically from its guess).
+NEWTON_STEPS = 60
+#: Relative tolerance a generic Newton solve must reach; beyond it the block names the state.
+NEWTON_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Period utility ``u(c, **params)`` or ``u(c, n, **params)``.
+
+    Attributes:
+        utility: the function (scalar in, scalar out; JAX-traceable).
+        hours: whether it has hours ``n`` as its second argument.
+        params: names of its parameters, read from the model's values.
+        family: ``"crra"`` or ``"crra_labor"`` for the closed forms; ``None``: Newton.
+    """
+
+    utility: Callable[..., Array]
+    hours: bool
+    params: tuple[str, ...]
+    family: str | None = None
+
+
+def preferences(utility: Callable[..., Array], *, hours: bool | None = None) -> Preferences:
+    """Preferences from any JAX function ``u(c, …)`` or ``u(c, n, …)`` (hours: second argument
+    named ``n``, unless ``hours`` says otherwise); other arguments are named parameters."""
+    names = list(inspect.signature(utility).parameters)
+    if not names or names[0] != "c":
+        raise ValueError(f"preferences: the first argument of the utility must be 'c', got {names}")
+    has_hours = (len(names) > 1 and names[1] == "n") if hours is None else bool(hours)
+    return Preferences(utility, has_hours, tuple(names[2 if has_hours else 1 :]))
+
+
+def _crra_u(c: Array, eis: Array) -> Array:
+    return jnp.where(eis == 1.0, jnp.log(c), c ** (1.0 - 1.0 / eis) / (1.0 - 1.0 / eis))
+
+
+def _crra_labor_u(c: Array, n: Array, eis: Array, frisch: Array, vphi: Array) -> Array:
+    return _crra_u(c, eis) - vphi * n ** (1.0 + 1.0 / frisch) / (1.0 + 1.0 / frisch)
+
+
+def crra() -> Preferences:
+    """``u(c) = c^(1 − 1/eis) / (1 − 1/eis)`` (``log c`` at ``eis = 1``); parameter ``eis``."""
+    return Preferences(_crra_u, False, ("eis",), "crra")
+
+
+def crra_labor() -> Preferences:
+    """``u(c, n) = c^(1−1/eis)/(1−1/eis) − vphi n^(1+1/frisch)/(1+1/frisch)``; parameters
+    ``eis``, ``frisch``, ``vphi`` (SSJ's ``hh_labor``)."""
+    return Preferences(_crra_labor_u, True, ("eis", "frisch", "vphi"), "crra_labor")
+
+
+@dataclass(frozen=True)
+class HouseholdPolicy:
+    """A household policy on the grid, ``[n_wealth, n_income]`` each (units of the good; hours
+    in the preferences' units; ``marginal_value`` is ``∂V/∂a = (1 + r) u_c``)."""
+
+    savings: Array
+    consumption: Array
+    hours: Array
+    marginal_value: Array
+
+
+jax.tree_util.register_dataclass(
+    HouseholdPolicy,
+    data_fields=["savings", "consumption", "hours", "marginal_value"],
+    meta_fields=[],
+)
+
+
+def _interp(x: Array, xp: Array, fp: Array) -> Array:
+    """Linear interpolation of ``fp(xp)`` at ``x``, extrapolating linearly at both ends."""
+    i = jnp.clip(jnp.searchsorted(xp, x, side="right") - 1, 0, xp.shape[0] - 2)
+    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
+    return fp[i] + slope * (x - xp[i])
+
+
+@dataclass(frozen=True, eq=False)
+class HouseholdBlock:
+    """A household on a wealth × income grid, from its preferences and budget.
+
+    Args:
+        preferences: :class:`Preferences` (or a plain utility function, see :func:`preferences`).
+        income: non-asset income ``income(e, [n,] **inputs)`` of a household of productivity
+            ``e`` (elementwise in ``e`` and ``n``); inputs are read by name from the values.
+        wealth_grid: ``[n_wealth]``, increasing; its first point is the borrowing limit.
+        productivity: ``[n_income]`` productivity ``e`` of each income state.
+        Pi: ``[n_income, n_income]`` Markov matrix of the income states.
+        asset_return: name of the return on wealth (default ``"r"``).
+        discount: name of the discount factor (default ``"beta"``).
+        name: the block's name in messages.
+
+    Inputs (:attr:`inputs`): the discount factor, the asset return, the preferences'
+    parameters and the income function's inputs. Outputs of a steady state: ``A`` (assets,
+    ``Σ μ a'``), ``C``, ``N`` (hours), ``NE`` (effective hours ``Σ μ e n``; with exogenous
+    labour ``n = 1``), ``UCE`` (``Σ μ e u_c``).
+    """
+
+    preferences: Preferences | Callable[..., Array]
+    income: Callable[..., Array]
+    wealth_grid: Any
+    productivity: Any
+    Pi: Any
+    asset_return: str = "r"
+    discount: str = "beta"
+    name: str = "household"
+    _income_inputs: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        prefs = self.preferences
+        if not isinstance(prefs, Preferences):
+            prefs = preferences(prefs)
+            object.__setattr__(self, "preferences", prefs)
+        grid = np.asarray(self.wealth_grid, dtype=np.float64)
+        if grid.ndim != 1 or grid.size < 2 or not np.all(np.diff(grid) > 0):
+            raise ValueError(f"{self.name}: wealth_grid must be 1-D, increasing, >= 2 points")
+        e = np.asarray(self.productivity, dtype=np.float64)
+        Pi = np.asarray(self.Pi, dtype=np.float64)
+        if e.ndim != 1 or Pi.shape != (e.size, e.size):
+            raise ValueError(
+                f"{self.name}: Pi must be [n_income, n_income] = [{e.size}, {e.size}], "
+                f"got {Pi.shape}"
+            )
+        if np.any(Pi < 0) or not np.allclose(Pi.sum(axis=1), 1.0, atol=1e-10):
+            raise ValueError(f"{self.name}: Pi must be non-negative with rows summing to 1")
+        object.__setattr__(self, "wealth_grid", grid)
+        object.__setattr__(self, "productivity", e)
+        object.__setattr__(self, "Pi", Pi)
+        names = list(inspect.signature(self.income).parameters)
+        head = ["e", "n"] if prefs.hours else ["e"]
+        if names[: len(head)] != head:
+            raise ValueError(
+                f"{self.name}: the income function's first arguments must be {head}, got {names}"
+            )
+        object.__setattr__(self, "_income_inputs", tuple(names[len(head) :]))
+
+    # --- the block's interface ---------------------------------------------------------------
+
+    @property
+    def hours(self) -> bool:
+        """Whether hours are chosen."""
+        return self.preferences.hours
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names the block reads from the model's values."""
+        names = [self.discount, self.asset_return, *self.preferences.params, *self._income_inputs]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return ("A", "C", "N", "NE", "UCE")
+
+    @property
+    def n_wealth(self) -> int:
+        return self.wealth_grid.shape[0]
+
+    @property
+    def n_income(self) -> int:
+        return self.productivity.shape[0]
+
+    def check_inputs(self, values: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first input the values do not provide."""
+        for name in self.inputs:
+            if name not in values:
+                raise ValueError(
+                    f"block {self.name!r} needs input {name!r}, which nothing provides "
+                    f"(available: {', '.join(sorted(values))})"
+                )
+
+    # --- the economics, written once ---------------------------------------------------------
+
+    def _u(self, values: Mapping[str, Any]) -> Callable[[Array, Array], Array]:
+        p = {k: values[k] for k in self.preferences.params}
+        f = self.preferences.utility
+        if self.hours:
+            return lambda c, n: f(c, n, **p)
+        return lambda c, n: f(c, **p)
+
+    def _y(self, values: Mapping[str, Any]) -> Callable[[Array, Array], Array]:
+        p = {k: values[k] for k in self._income_inputs}
+        if self.hours:
+            return lambda e, n: self.income(e, n, **p)
+        return lambda e, n: self.income(e, **p)
+
+    def utility(self, c: Array, n: Array, values: Mapping[str, Any]) -> Array:
+        """Period utility, elementwise."""
+        return self._u(values)(c, n)
+
+    def marginal_utility(self, c: Array, n: Array, values: Mapping[str, Any]) -> Array:
+        """``u_c(c, n)``, elementwise (autodiff, closed form for the CRRA families)."""
+        if self.preferences.family is not None:
+            return c ** (-1.0 / values["eis"])
+        u = self._u(values)
+        return _elementwise(jax.grad(u, 0), c, n)
+
+    def cash_on_hand(self, n: Array, values: Mapping[str, Any]) -> Array:
+        """``(1 + r) a + income(e, n)``, ``[n_wealth, n_income]``."""
+        a = jnp.asarray(self.wealth_grid)[:, None]
+        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], n.shape)
+        return (1.0 + values[self.asset_return]) * a + self._y(values)(e, n)
+
+    def _euler_inverse(self, x: Array, values: Mapping[str, Any]) -> tuple[Array, Array]:
+        """Consumption and hours ``[n_wealth, n_income]`` at which ``u_c = x`` and the
+        intratemporal condition ``−u_n = u_c ∂income/∂n`` holds (on the grid of savings)."""
+        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], x.shape)
+        family = self.preferences.family
+        u = self._u(values)
+        u_c, u_n = jax.grad(u, 0), jax.grad(u, 1)
+        if family is not None:  # separable CRRA: c in closed form
+            c = x ** (-values["eis"])
+        elif not self.hours:
+            c = _newton(lambda lc, xi: jnp.log(u_c(jnp.exp(lc), 1.0)) - jnp.log(xi), -jnp.log(x), x)
+        if not self.hours:
+            return c, jnp.ones_like(x)
+        y_n = jax.grad(self._y(values), 1)
+        if family == "crra_labor":
+            # vphi n^(1/frisch) = x ∂income/∂n: closed form when income is linear in hours (the
+            # Newton steps below then stop at once), else refined
+            frisch, vphi = values["frisch"], values["vphi"]
+            guess = jnp.log(x * _elementwise(y_n, e, jnp.ones_like(x)) / vphi) * frisch
+
+            def hours(ln: Array, xi: Array, ei: Array) -> Array:
+                return ln / frisch - jnp.log(xi * y_n(ei, jnp.exp(ln)) / vphi)
+
+            return c, jnp.exp(_newton(hours, guess, x, e))
+
+        def residual(z: Array, xi: Array, ei: Array) -> Array:
+            c, n = jnp.exp(z[0]), jnp.exp(z[1])
+            return jnp.stack(
+                [jnp.log(u_c(c, n)) - jnp.log(xi), jnp.log(-u_n(c, n)) - jnp.log(xi * y_n(ei, n))]
+            )
+
+        z0 = jnp.stack([-jnp.log(x), jnp.zeros_like(x)], axis=-1)
+        z = _newton(residual, z0, x, e)
+        return jnp.exp(z[..., 0]), jnp.exp(z[..., 1])
+
+    def static_choice(self, savings: Array, values: Mapping[str, Any]) -> tuple[Array, Array]:
+        """Consumption and hours ``[n_wealth, n_income]`` of households who save ``savings``:
+        the budget and the intratemporal condition, a one-dimensional root in hours."""
+        if not self.hours:
+            n = jnp.ones_like(savings)
+            return self.cash_on_hand(n, values) - savings, n
+        a = jnp.asarray(self.wealth_grid)[:, None] * jnp.ones_like(savings)
+        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], savings.shape)
+        R = 1.0 + values[self.asset_return]
+        u, y = self._u(values), self._y(values)
+        u_c, u_n, y_n = jax.grad(u, 0), jax.grad(u, 1), jax.grad(y, 1)
+
+        def residual(ln: Array, ai: Array, ei: Array, si: Array) -> Array:
+            n = jnp.exp(ln)
+            c = R * ai + y(ei, n) - si
+            c = jnp.maximum(c, 1e-300)
+            return jnp.log(-u_n(c, n)) - jnp.log(u_c(c, n) * y_n(ei, n))
+
+        ln = _newton(residual, jnp.zeros_like(savings), a, e, savings)
+        n = jnp.exp(ln)
+        return R * a + y(e, n) - savings, n
+
+    def egm_step(self, marginal_next: Array, values: Mapping[str, Any]) -> HouseholdPolicy:
+        """One backward EGM step: this period's policy given ``∂V/∂a`` of next period
+        (``[n_wealth, n_income]``) and this period's values (discount, return, prices …)."""
+        a = jnp.asarray(self.wealth_grid, dtype=marginal_next.dtype)
+        beta = values[self.discount]
+        expected = beta * marginal_next @ jnp.asarray(self.Pi, dtype=marginal_next.dtype).T
+        c_endo, n_endo = self._euler_inverse(expected, values)
+        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
+        R = 1.0 + values[self.asset_return]
+        # wealth today at which saving a' (the grid) is optimal: the budget read backwards
+        a_endo = (c_endo + a[:, None] - self._y(values)(e, n_endo)) / R
+        at_grid = jax.vmap(_interp, in_axes=(None, 1, 1), out_axes=1)
+        if self.hours:
+            # as SSJ's hh_labor: consumption and hours interpolated, savings from the budget;
+            # at the borrowing limit, consumption and hours from the static problem
+            c, n = at_grid(a, a_endo, c_endo), at_grid(a, a_endo, n_endo)
+            savings = R * a[:, None] + self._y(values)(e, n) - c
+            binds = savings < a[0]
+            c_limit, n_limit = self.static_choice(jnp.full_like(savings, a[0]), values)
+            savings = jnp.where(binds, a[0], savings)
+            c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
+        else:
+            savings = at_grid(a, a_endo, jnp.broadcast_to(a[:, None], a_endo.shape))
+            savings = jnp.maximum(savings, a[0])  # below a_endo[0] the borrowing limit binds
+            c, n = self.static_choice(savings, values)
+        return HouseholdPolicy(
+            savings=savings,
+            consumption=c,
+            hours=n,
+            marginal_value=R * self.marginal_utility(c, n, values),
+        )
+
+    def initial_policy(self, values: Mapping[str, Any]) -> HouseholdPolicy:
+        """A start for backward iteration: save a tenth of cash on hand above the limit."""
+        n = jnp.ones((self.n_wealth, self.n_income))
+        m = self.cash_on_hand(n, values)
+        a_min = self.wealth_grid[0]
+        savings = a_min + 0.1 * jnp.maximum(m - a_min, 0.0)
+        c, n = self.static_choice(savings, values)
+        R = 1.0 + values[self.asset_return]
+        return HouseholdPolicy(savings, c, n, R * self.marginal_utility(c, n, values))
+
+    def kernel(self, Pi: Array | None = None) -> LotteryKernel:
+        """The lottery kernel whose continuous action is next wealth's place on the grid:
+        share ``x = (a' − a_min) / (a_max − a_min)`` (:meth:`savings_share`), then ``Pi``."""
+        grid = jnp.asarray(self.wealth_grid)
+        shape = (self.n_wealth, self.n_income)
+        return LotteryKernel(
+            wealth_grid=grid,
+            low=jnp.full(shape, grid[0]),
+            high=jnp.full(shape, grid[-1]),
+            Pi=jnp.asarray(self.Pi if Pi is None else Pi),
+        )
+
+    def savings_share(self, savings: Array) -> Array:
+        """The kernel's action ``[n_states]`` for a savings policy ``[n_wealth, n_income]``."""
+        lo, hi = self.wealth_grid[0], self.wealth_grid[-1]
+        return jnp.clip((savings - lo) / (hi - lo), 0.0, 1.0).ravel()
+
+    def aggregate(
+        self, policy: HouseholdPolicy, mu: Array, values: Mapping[str, Any]
+    ) -> dict[str, Array]:
+        """The block's outputs from a policy and a distribution ``[n_states]``."""
+        d = jnp.reshape(mu, (self.n_wealth, self.n_income))
+        e = jnp.asarray(self.productivity)[None, :]
+        uc = self.marginal_utility(policy.consumption, policy.hours, values)
+        return {
+            "A": jnp.sum(d * policy.savings),
+            "C": jnp.sum(d * policy.consumption),
+            "N": jnp.sum(d * policy.hours),
+            "NE": jnp.sum(d * e * policy.hours),
+            "UCE": jnp.sum(d * e * uc),
+        }
+
+    def check_preferences(self, values: Mapping[str, Any]) -> None:
+        """``ValueError`` unless utility is increasing and concave in consumption on a range of
+        consumption ``(0.01 … 100) × `` mean cash on hand, hours 1 (checked before solving)."""
+        shape = (self.n_wealth, self.n_income)
+        m = float(np.mean(np.asarray(self.cash_on_hand(jnp.ones(shape), values))))
+        c = jnp.geomspace(1e-2, 1e2, 41) * max(abs(m), 1e-3)
+        n = jnp.ones_like(c) * (0.5 if self.hours else 1.0)
+        u = self._u(values)
+        du = _elementwise(jax.grad(u, 0), c, n)
+        d2u = _elementwise(jax.grad(jax.grad(u, 0), 0), c, n)
+        if not bool(jnp.all(jnp.isfinite(du))) or not bool(jnp.all(du > 0)):
+            bad = float(c[jnp.argmin(jnp.where(jnp.isfinite(du), du, -jnp.inf))])
+            raise ValueError(
+                f"block {self.name!r}: preferences must be increasing in consumption; "
+                f"u_c <= 0 or not finite at c={bad:.4g}"
+            )
+        if not bool(jnp.all(d2u < 0)):
+            bad = float(c[jnp.argmax(d2u)])
+            raise ValueError(
+                f"block {self.name!r}: preferences must be strictly concave in consumption; "
+                f"u_cc >= 0 at c={bad:.4g}"
+            )
+
+    def check_income(self, values: Mapping[str, Any]) -> None:
+        """``ValueError`` if income is not finite or has the wrong shape."""
+        e = jnp.asarray(self.productivity)
+        out = self._y(values)(e, jnp.ones_like(e))
+        out = jnp.asarray(out)
+        if out.shape not in ((), e.shape):
+            raise ValueError(
+                f"block {self.name!r}: income must return one value per income state "
+                f"({e.shape}), got shape {out.shape}"
+            )
+        if not bool(jnp.all(jnp.isfinite(out))):
+            raise ValueError(f"block {self.name!r}: income is not finite: {np.asarray(out)}")
+
+
+def _elementwise(f: Callable[[Array, Array], Array], x: Array, y: Array) -> Array:
+    """``f`` (scalar) applied elementwise over broadcast ``x, y``."""
+    x, y = jnp.broadcast_arrays(x, y)
+    out = jax.vmap(f)(x.ravel(), y.ravel())
+    return out.reshape(x.shape)
+
+
+def _newton(g: Callable[..., Array], z0: Array, *args: Array) -> Array:
+    """Solve ``g(z, *args) = 0`` elementwise by Newton from ``z0`` (scalar ``z``, or a vector
+    in ``z0``'s last axis); steps clipped to 1 (``z`` are logs), at most :data:`NEWTON_STEPS`,
+    stopping where ``|g| <= NEWTON_TOL``. Returns ``z`` (NaN where it did not converge)."""
+    vector = z0.ndim == args[0].ndim + 1
+    shape = args[0].shape
+    jac = jax.jacfwd(g, 0)
+
+    def solve(z: Array, *a: Array) -> Array:
+        def cond(state: tuple[Array, Array]) -> Array:
+            zi, k = state
+            return (jnp.max(jnp.abs(g(zi, *a))) > NEWTON_TOL) & (k < NEWTON_STEPS)
+
+        def body(state: tuple[Array, Array]) -> tuple[Array, Array]:
+            zi, k = state
+            dz = jnp.linalg.solve(jac(zi, *a), g(zi, *a)) if vector else g(zi, *a) / jac(zi, *a)
+            return zi - jnp.clip(dz, -1.0, 1.0), k + 1
+
+        zi, _ = jax.lax.while_loop(cond, body, (z, jnp.asarray(0)))
+        return jnp.where(jnp.max(jnp.abs(g(zi, *a))) <= NEWTON_TOL * 1e3, zi, jnp.nan)
+
+    flat = [jnp.broadcast_to(v, shape).ravel() for v in args]
+    z0 = z0.reshape(-1, z0.shape[-1]) if vector else z0.ravel()
+    z = jax.vmap(solve)(z0, *flat)
+    return z.reshape((*shape, -1)) if vector else z.reshape(shape)

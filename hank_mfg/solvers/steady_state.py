@@ -1,0 +1,368 @@
+"""Steady states of block models: solve the named unknowns so that the named targets hold.
+
+``steady_state(model, calibration, unknowns={"beta": (0.9, 0.99)}, targets={"asset_mkt": 0})``
+evaluates the model's blocks in dependency order — the household block by a stationary EGM
+fixed point and the exact stationary distribution of its lottery kernel — and finds the
+unknowns with scipy's root-finders: Brent's method on a bracket for one unknown, Powell's
+hybrid method from a guess for several.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+
+from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
+from hank_mfg.models.model import Model
+from hank_mfg.solvers.stationary import _direct_stationary, _flat_transitions
+
+__all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
+
+#: EGM iterations allowed for one stationary household problem.
+EGM_MAX_ITER = 20_000
+
+
+@dataclass(frozen=True)
+class HouseholdSteadyState:
+    """A household's stationary policy and distribution.
+
+    Attributes:
+        policy: :class:`~hank_mfg.models.household_block.HouseholdPolicy` (NumPy arrays).
+        mu: ``[n_wealth, n_income]`` stationary distribution (mass 1, >= 0).
+        outputs: the block's aggregates (``A``, ``C``, ``N``, ``NE``, ``UCE``).
+        iterations: EGM iterations; change: the last sup-norm change of savings.
+    """
+
+    policy: HouseholdPolicy
+    mu: np.ndarray
+    outputs: dict[str, float]
+    iterations: int
+    change: float
+
+
+def _household_values(block: HouseholdBlock, values: Mapping[str, Any]) -> dict[str, Array]:
+    block.check_inputs(values)
+    return {k: jnp.asarray(values[k], dtype=jnp.float64) for k in block.inputs}
+
+
+Array = jax.Array
+
+
+@partial(jax.jit, static_argnames=("block", "max_iter"))
+def _stationary_policy(
+    block: HouseholdBlock,
+    values: dict[str, Array],
+    tol: Array,
+    start: HouseholdPolicy,
+    max_iter: int,
+) -> tuple[HouseholdPolicy, Array, Array, Array, Array]:
+    def cond(state: tuple[HouseholdPolicy, Array, Array]) -> Array:
+        _, it, change = state
+        return (change > tol) & (it < max_iter)
+
+    def body(state: tuple[HouseholdPolicy, Array, Array]) -> tuple[HouseholdPolicy, Array, Array]:
+        policy, it, _ = state
+        new = block.egm_step(policy.marginal_value, values)
+        return new, it + 1, jnp.max(jnp.abs(new.savings - policy.savings))
+
+    policy, it, change = jax.lax.while_loop(
+        cond, body, (start, jnp.asarray(0), jnp.asarray(jnp.inf))
+    )
+    idx, weights = _flat_transitions(block.kernel(), block.savings_share(policy.savings))
+    return policy, it, change, idx, weights
+
+
+def solve_household(
+    block: HouseholdBlock,
+    values: Mapping[str, Any],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = EGM_MAX_ITER,
+    warm: HouseholdPolicy | None = None,
+) -> HouseholdSteadyState:
+    """The household's stationary policy at constant ``values`` (discount factor, return,
+    prices, parameters) and its exact stationary distribution.
+
+    Raises:
+        ValueError: an input missing, or a policy that is not finite (the message names the
+            wealth and income state where it first fails).
+        RuntimeError: EGM did not converge in ``max_iter`` iterations.
+    """
+    vals = _household_values(block, values)
+    start = block.initial_policy(vals) if warm is None else warm
+    start = jax.tree_util.tree_map(jnp.asarray, start)
+    policy, it, change, idx, weights = _stationary_policy(
+        block, vals, jnp.asarray(tol), start, max_iter=max_iter
+    )
+    policy = jax.tree_util.tree_map(np.asarray, policy)
+    for name in ("savings", "consumption", "hours", "marginal_value"):
+        bad = ~np.isfinite(getattr(policy, name))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(
+                f"block {block.name!r}: {name} is not finite at wealth {block.wealth_grid[i]:.6g} "
+                f"(point {i}), income state {j}: the Euler or intratemporal condition has no "
+                f"solution there at {_describe(values, block.inputs)}"
+            )
+    if not float(change) <= tol:
+        raise RuntimeError(
+            f"block {block.name!r}: EGM did not converge in {max_iter} iterations "
+            f"(change {float(change):.3g}) at {_describe(values, block.inputs)}"
+        )
+    mu = _direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64))
+    mu = np.clip(mu, 0.0, None)
+    mu = (mu / mu.sum()).reshape(block.n_wealth, block.n_income)
+    outputs = {k: float(v) for k, v in block.aggregate(policy, mu, vals).items()}
+    return HouseholdSteadyState(policy, mu, outputs, int(it), float(change))
+
+
+def _describe(values: Mapping[str, Any], names: Sequence[str]) -> str:
+    return ", ".join(f"{k}={float(values[k]):.6g}" for k in names if k in values)
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """A model's steady state.
+
+    Attributes:
+        model: the model; values: every variable (calibration, unknowns, block outputs).
+        household: the household's :class:`HouseholdSteadyState`.
+        unknowns: the solved unknowns; residuals: the targets' residuals at the solution.
+        seconds: wall time of the solve.
+    """
+
+    model: Model
+    values: dict[str, float]
+    household: HouseholdSteadyState
+    unknowns: dict[str, float]
+    residuals: dict[str, float]
+    seconds: float = 0.0
+    evaluations: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset``: the household's policies and distribution on
+        ``(wealth, income)``, every scalar value in ``attrs`` (``value_NAME``)."""
+        import xarray as xr
+
+        block = self.model.household
+        dims = ("wealth", "income")
+        p = self.household.policy
+        units = "consumption good"
+        data = {
+            "savings": (dims, p.savings, {"units": units, "long_name": "next-period wealth a'"}),
+            "consumption": (dims, p.consumption, {"units": units, "long_name": "consumption c"}),
+            "hours": (dims, p.hours, {"long_name": "hours n"}),
+            "mu": (dims, self.household.mu, {"long_name": "stationary distribution"}),
+        }
+        coords = {
+            "wealth": ("wealth", block.wealth_grid, {"units": units}),
+            "income": ("income", np.arange(block.n_income)),
+            "productivity": ("income", block.productivity, {"long_name": "productivity e"}),
+        }
+        attrs = {"model": self.model.name, "solver": "steady_state"}
+        attrs.update({f"value_{k}": float(v) for k, v in self.values.items()})
+        attrs["unknowns"] = ",".join(self.unknowns)
+        attrs["targets"] = ",".join(self.residuals)
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _evaluate(
+    model: Model, values: dict[str, float], order: Sequence[Any], warm: list
+) -> tuple[dict[str, float], HouseholdSteadyState]:
+    values = dict(values)
+    household = None
+    for block in order:
+        if block is model.household:
+            household = solve_household(block, values, warm=warm[0])
+            warm[0] = jax.tree_util.tree_map(jnp.asarray, household.policy)
+            values.update(household.outputs)
+        else:
+            out = block.steady_state(values)
+            values.update({k: float(np.asarray(v)) for k, v in out.items()})
+    return values, household
+
+
+def steady_state(
+    model: Model,
+    calibration: Mapping[str, Any],
+    unknowns: Mapping[str, Any] | None = None,
+    targets: Sequence[str] | Mapping[str, float] | None = None,
+    *,
+    tol: float = 1e-10,
+    max_evaluations: int = 200,
+) -> SteadyState:
+    """Solve ``unknowns`` so that ``targets`` hold, in the sense of the Sequence-Space
+    Jacobian toolkit's ``solve_steady_state``.
+
+    Args:
+        model: the :class:`~hank_mfg.models.model.Model`.
+        calibration: values of the model's exogenous inputs (parameters, prices, policies).
+        unknowns: name -> initial guess, or ``(low, high)`` bracket (one unknown only: Brent).
+        targets: names of block outputs that must be 0, or name -> target value.
+        tol: tolerance on the targets (absolute).
+        max_evaluations: model evaluations the root-finder may spend.
+
+    Raises:
+        ValueError: before any work, for unknowns and targets of different counts, an unknown
+            no block reads (or one a block produces), a target no block produces, an input
+            nothing provides, a bad household (preferences not increasing/concave, income not
+            finite or of the wrong shape); after, when the root-finder cannot reach the targets
+            (naming the target left furthest and by how much).
+    """
+    unknowns = dict(unknowns or {})
+    targets = {t: 0.0 for t in targets} if not isinstance(targets, Mapping) else dict(targets)
+    targets = {k: float(v) for k, v in (targets or {}).items()}
+    if len(unknowns) != len(targets):
+        raise ValueError(
+            f"steady state: {len(unknowns)} unknowns ({', '.join(unknowns) or 'none'}) but "
+            f"{len(targets)} targets ({', '.join(targets) or 'none'}); give as many of each"
+        )
+    read, produced = set(model.inputs), set(model.outputs)
+    for name in unknowns:
+        if name in produced:
+            raise ValueError(
+                f"steady state: unknown {name!r} is an output of a block, not an input"
+            )
+        if name not in read:
+            raise ValueError(
+                f"steady state: unknown {name!r} is not an input of any block of model "
+                f"{model.name!r} (inputs: {', '.join(model.exogenous())})"
+            )
+    for name in targets:
+        if name not in produced:
+            raise ValueError(
+                f"steady state: target {name!r} is produced by no block of model "
+                f"{model.name!r} (outputs: {', '.join(model.outputs)})"
+            )
+    given = {k: float(v) for k, v in calibration.items() if k not in unknowns}
+    guesses = {}
+    for name, guess in unknowns.items():
+        guesses[name] = guess if np.ndim(guess) else float(guess)
+        given[name] = float(np.mean(guess))
+    order = model.order(list(given))
+    household = model.household
+    start = {k: given[k] for k in given}
+    for block in order:  # household checks at the initial values, before any solve
+        if block is household:
+            vals = {k: jnp.asarray(start[k]) for k in household.inputs}
+            household.check_preferences(vals)
+            household.check_income(vals)
+            break
+        start.update({k: float(np.asarray(v)) for k, v in block.steady_state(start).items()})
+
+    names, target_names = list(unknowns), list(targets)
+    warm: list = [None]
+    count = [0]
+    cache: dict[tuple[float, ...], tuple[dict[str, float], HouseholdSteadyState]] = {}
+
+    def solve_at(x: Sequence[float]) -> tuple[dict[str, float], HouseholdSteadyState]:
+        key = tuple(float(v) for v in x)
+        if key not in cache:
+            count[0] += 1
+            trial = {**given, **dict(zip(names, key, strict=True))}
+            cache[key] = _evaluate(model, trial, order, warm)
+        return cache[key]
+
+    def residual(x: Sequence[float]) -> np.ndarray:
+        values, _ = solve_at(x)
+        return np.array([values[t] - targets[t] for t in target_names])
+
+    t0 = time.perf_counter()
+    if not names:
+        x = []
+    elif len(names) == 1 and np.ndim(guesses[names[0]]) == 1:
+        low, high = (float(v) for v in guesses[names[0]])
+        f_low, f_high = residual([low])[0], residual([high])[0]
+        if f_low * f_high > 0:
+            raise ValueError(
+                f"steady state: target {target_names[0]!r} has the same sign at both ends of "
+                f"the bracket of {names[0]!r} [{low:.6g}, {high:.6g}]: {f_low:.3g}, {f_high:.3g}"
+            )
+        x = [
+            scipy.optimize.brentq(
+                lambda v: residual([v])[0],
+                low,
+                high,
+                xtol=1e-14,
+                rtol=4 * np.finfo(float).eps,
+                maxiter=max_evaluations,
+            )
+        ]
+    else:
+        x0 = [float(np.mean(guesses[n])) for n in names]
+        sol = scipy.optimize.root(
+            residual, x0, method="hybr", tol=1e-14, options={"maxfev": max_evaluations}
+        )
+        x = list(sol.x)
+    values, hh = solve_at(x)
+    res = {t: values[t] - targets[t] for t in target_names}
+    worst = max(res, key=lambda t: abs(res[t])) if res else None
+    if worst is not None and not abs(res[worst]) <= tol:
+        at = ", ".join(f"{n}={v:.8g}" for n, v in zip(names, x, strict=True))
+        raise ValueError(
+            f"steady state not reached: target {worst!r} is off by {res[worst]:.3g} "
+            f"(tolerance {tol:g}) at {at}"
+        )
+    return SteadyState(
+        model=model,
+        values=values,
+        household=hh,
+        unknowns=dict(zip(names, (float(v) for v in x), strict=True)),
+        residuals=res,
+        seconds=time.perf_counter() - t0,
+        evaluations=count[0],
+    )
+
+
+def euler_errors(ss: SteadyState) -> dict[str, float]:
+    """log10 errors of the Euler and intratemporal conditions on the grid, mass-weighted mean
+    and max over unconstrained states (savings above the borrowing limit): the Euler equation
+    ``u_c = β E[(1 + r) u_c']`` with next period's policy interpolated at ``a'``, the
+    intratemporal condition ``−u_n = u_c ∂income/∂n``, each relative to ``u_c``."""
+    block = ss.model.household
+    vals = {k: jnp.asarray(ss.values[k]) for k in block.inputs}
+    p = ss.household.policy
+    mu = ss.household.mu
+    grid = block.wealth_grid
+    c, n, a_next = p.consumption, p.hours, p.savings
+    uc = np.asarray(block.marginal_utility(jnp.asarray(c), jnp.asarray(n), vals))
+
+    # next period: consumption and hours at a' for every e' (linear interpolation of the
+    # policies, nearly linear in wealth), then the marginal value (1 + r) u_c there
+    def at_next(x: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(a_next, grid, x[:, k]) for k in range(block.n_income)], -1)
+
+    c_next, n_next = at_next(c), at_next(n)
+    R = 1.0 + ss.values[block.asset_return]
+    mv_next = R * np.asarray(block.marginal_utility(jnp.asarray(c_next), jnp.asarray(n_next), vals))
+    expected = ss.values[block.discount] * np.einsum("aek,ek->ae", mv_next, block.Pi)
+    unconstrained = a_next > grid[0] + 1e-10
+    euler = np.abs(expected / uc - 1.0)
+    out = {}
+    weights = mu * unconstrained
+    out["euler_mean"] = float(np.log10(np.sum(weights * euler) / weights.sum() + 1e-300))
+    out["euler_max"] = float(np.log10(np.max(np.where(unconstrained, euler, 0.0)) + 1e-300))
+    if block.hours:
+        u = block._u(vals)
+        y = block._y(vals)
+        e = np.broadcast_to(block.productivity[None, :], c.shape)
+        from hank_mfg.models.household_block import _elementwise
+
+        u_n = np.asarray(_elementwise(jax.grad(u, 1), jnp.asarray(c), jnp.asarray(n)))
+        y_n = np.asarray(_elementwise(jax.grad(y, 1), jnp.asarray(e), jnp.asarray(n)))
+        intra = np.abs(-u_n / (uc * y_n) - 1.0)
+        out["intratemporal_mean"] = float(np.log10(np.sum(mu * intra) + 1e-300))
+        out["intratemporal_max"] = float(np.log10(np.max(intra) + 1e-300))
+    return out
