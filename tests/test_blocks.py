@@ -65,6 +65,11 @@ def test_outputs_and_inputs_read_from_the_function():
     assert inner.name == "renamed" and inner.outputs == ("y",)
     np.testing.assert_allclose(inner(x=2.0), 3.0)
 
+    # a function without readable source names its outputs
+    doubled = simple_block(lambda x: 2 * x(-1), name="doubled", outputs=("y",))
+    assert doubled.inputs == ("x",) and doubled.outputs == ("y",)
+    np.testing.assert_allclose(doubled.paths({"x": jnp.ones(3)}, {"x": 0.0})["y"], [0, 2, 2])
+
 
 def test_a_return_that_is_not_plain_names_is_refused_naming_the_block():
     with pytest.raises(ValueError, match=r"block 'bad'.*return name1, name2"):

@@ -217,7 +217,13 @@ def _returned_names(func: Callable, block_name: str) -> tuple[str, ...]:
             f"block '{block_name}': cannot read the source of {func!r} to find its outputs; "
             "pass outputs=(...) to simple_block"
         ) from error
-    tree = ast.parse(source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:  # e.g. a lambda in the middle of a line
+        raise ValueError(
+            f"block '{block_name}': cannot parse the source of {func!r} to find its outputs; "
+            "define it with def, or pass outputs=(...) to simple_block"
+        ) from error
     definition = next(
         (
             node
@@ -311,7 +317,7 @@ class SimpleBlock:
             result = self.func(**{name: variables[name] for name in self.inputs})
         except (TypeError, ValueError) as error:
             text = str(error)
-            if "__jax_array__" in text or "Variable" in text:
+            if "__jax_array__" in text or f"{__name__}.Variable" in text:
                 raise TypeError(
                     f"block '{self.name}': jax.numpy functions take a Variable's array, e.g. "
                     "jnp.log(K()) or jnp.exp(K(-1)), not jnp.log(K)"
