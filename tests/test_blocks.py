@@ -56,10 +56,10 @@ def test_outputs_and_inputs_read_from_the_function():
 
     @simple_block(name="renamed")
     def inner(x):
-        def helper(z):
+        def plus_one(z):
             return z + 1  # a nested function's return is not the block's
 
-        y = helper(x())
+        y = plus_one(x())
         return y
 
     assert inner.name == "renamed" and inner.outputs == ("y",)
