@@ -24,9 +24,9 @@ import time
 from typing import Any
 
 import numpy as np
+from bench_common import environment_info, json_default, stdout_to_stderr
 
 import hank_mfg  # noqa: F401  (float64)
-from bench_common import environment_info, json_default, stdout_to_stderr
 from hank_mfg.models.blocks import simple_block
 from hank_mfg.models.household_block import HouseholdBlock, crra, crra_labor
 from hank_mfg.models.model import Model

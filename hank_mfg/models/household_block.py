@@ -47,6 +47,8 @@ __all__ = [
     "preferences",
 ]
 
+#: Smallest consumption a household with exogenous hours is left with (units of the good).
+C_MIN = 1e-12
 #: Newton iterations of the generic inversions (each converges quadratically from its guess).
 NEWTON_STEPS = 60
 #: Relative tolerance a generic Newton solve must reach; beyond it the block names the state.
@@ -81,7 +83,9 @@ def preferences(utility: Callable[..., Array], *, hours: bool | None = None) -> 
 
 
 def _crra_u(c: Array, eis: Array) -> Array:
-    return jnp.where(eis == 1.0, jnp.log(c), c ** (1.0 - 1.0 / eis) / (1.0 - 1.0 / eis))
+    power = 1.0 - 1.0 / eis
+    safe = jnp.where(power == 0.0, 1.0, power)  # both branches finite: the gradient is, too
+    return jnp.where(power == 0.0, jnp.log(c), c**safe / safe)
 
 
 def _crra_labor_u(c: Array, n: Array, eis: Array, frisch: Array, vphi: Array) -> Array:
@@ -259,7 +263,10 @@ class HouseholdBlock:
         if family is not None:  # separable CRRA: c in closed form
             c = x ** (-values["eis"])
         elif not self.hours:
-            c = _newton(lambda lc, xi: jnp.log(u_c(jnp.exp(lc), 1.0)) - jnp.log(xi), -jnp.log(x), x)
+            log_c = _newton(
+                lambda lc, xi: jnp.log(u_c(jnp.exp(lc), 1.0)) - jnp.log(xi), -jnp.log(x), x
+            )
+            c = jnp.exp(log_c)
         if not self.hours:
             return c, jnp.ones_like(x)
         y_n = jax.grad(self._y(values), 1)
@@ -329,7 +336,9 @@ class HouseholdBlock:
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:
             savings = at_grid(a, a_endo, jnp.broadcast_to(a[:, None], a_endo.shape))
-            savings = jnp.maximum(savings, a[0])  # below a_endo[0] the borrowing limit binds
+            # below a_endo[0] the borrowing limit binds; consumption stays positive
+            cash = self.cash_on_hand(jnp.ones_like(savings), values)
+            savings = jnp.clip(savings, a[0], cash - C_MIN)
             c, n = self.static_choice(savings, values)
         return HouseholdPolicy(
             savings=savings,

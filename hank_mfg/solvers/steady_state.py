@@ -257,8 +257,8 @@ def steady_state(
     for block in order:  # household checks at the initial values, before any solve
         if block is household:
             vals = {k: jnp.asarray(start[k]) for k in household.inputs}
-            household.check_preferences(vals)
             household.check_income(vals)
+            household.check_preferences(vals)
             break
         start.update({k: float(np.asarray(v)) for k, v in block.steady_state(start).items()})
 
