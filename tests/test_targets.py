@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hank_mfg.calibration import aiyagari_1994
-from hank_mfg.calibration import targets as targets_module
-from hank_mfg.calibration.targets import (
+from hank_mfg.solvers import calibrate as targets_module
+from hank_mfg.solvers.calibrate import (
     calibrate_beta,
     calibrate_household,
     target_interest_rate,

@@ -46,10 +46,10 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from hank_mfg.core.checks import NonFiniteError, check_bool, check_settings
-from hank_mfg.core.evaluation import Evaluation, evaluate, policy_value, structural_gradient
+from hank_mfg.core.evaluation import Evaluation, evaluate, structural_gradient
 from hank_mfg.core.files import atomic_write
 from hank_mfg.core.game import MeanFieldGame
-from hank_mfg.core.rollout import Policy, rollout, rollout_keys
+from hank_mfg.core.rollout import Policy, rollout
 from hank_mfg.solvers.policies import PolicyNetwork, observation_scale, policy_network
 from hank_mfg.solvers.solution import Solution
 
@@ -199,7 +199,8 @@ def _sample_keys(key: Array, n_samples: int, mesh: Mesh | None) -> Array:
 def make_loss_and_grad(
     game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig, mesh: Mesh | None = None
 ) -> Callable[[Any, Array], tuple[Array, Any]]:
-    """``(params, key) -> (loss, ∂loss/∂params)`` for the SPG loss of :func:`make_loss`.
+    """``(params, key) -> (loss, ∂loss/∂params)`` for the SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)``
+    over ``B`` paths drawn from the key (the mean field held fixed).
 
     The exact structural gradient (:func:`~hank_mfg.core.evaluation.structural_gradient`),
     with ``config.remat_chunk`` periods per rematerialised block.
@@ -211,38 +212,6 @@ def make_loss_and_grad(
         return -value, jax.tree_util.tree_map(jnp.negative, grads)
 
     return loss_and_grad
-
-
-def make_loss(
-    game: MeanFieldGame, net: PolicyNetwork, config: SPGConfig, mesh: Mesh | None = None
-) -> Callable[[Any, Array], Array]:
-    """The SPG loss ``−mean_b Σ_s mu_0(s) v_0(s)`` for a key (``B`` paths drawn from it).
-
-    The mean-field path is held fixed (``stop_gradient``); ``jax.grad`` of the loss gives the
-    structural gradient of :func:`make_loss_and_grad` (a custom derivative, reverse mode only).
-    """
-    loss_and_grad = make_loss_and_grad(game, net, config, mesh)
-
-    def value(params: Any, key: Array) -> Array:
-        keys = _sample_keys(key, config.n_samples, mesh)
-        path = jax.lax.stop_gradient(
-            rollout_keys(game, net.policy, jax.lax.stop_gradient(params), keys)
-        )
-        values = policy_value(game, path)
-        return -jnp.mean(jnp.sum(path.agg.mu[:, 0] * values[:, 0], axis=-1))
-
-    @jax.custom_vjp
-    def loss(params: Any, key: Array) -> Array:
-        return value(params, key)
-
-    def loss_fwd(params: Any, key: Array) -> tuple[Array, Any]:
-        return loss_and_grad(params, key)
-
-    def loss_bwd(grads: Any, ct: Array) -> tuple[Any, None]:
-        return jax.tree_util.tree_map(lambda g: ct * g, grads), None
-
-    loss.defvjp(loss_fwd, loss_bwd)
-    return loss
 
 
 def _static_settings(config: SPGConfig) -> SPGConfig:

@@ -40,6 +40,12 @@ import scipy.optimize
 
 from hank_mfg.calibration.presets import Calibration, HouseholdCalibration
 from hank_mfg.core.checks import check_finite, check_in_range
+from hank_mfg.models.aiyagari import aiyagari, household_from_calibration
+from hank_mfg.solvers.stationary import (
+    aggregate_labour,
+    capital_supply,
+    stationary_equilibrium,
+)
 
 if TYPE_CHECKING:
     from hank_mfg.solvers.stationary import StationaryEquilibrium
@@ -203,17 +209,6 @@ def calibrate_household(
     r = target_interest_rate(
         calibration, target_r=target_r, target_capital_output=target_capital_output, r_max=r_max
     )
-    # Imported here, not at module level: calibration is the bottom layer (plain NumPy, no
-    # JAX) that models and solvers import — ``hank_mfg.models.aiyagari`` imports
-    # ``hank_mfg.calibration`` — so a module-level import would be circular and would make
-    # ``import hank_mfg.calibration`` load JAX and the solvers.
-    from hank_mfg.models.aiyagari import aiyagari, household_from_calibration
-    from hank_mfg.solvers.stationary import (
-        aggregate_labour,
-        capital_supply,
-        stationary_equilibrium,
-    )
-
     economy = aiyagari(calibration, horizon=1)
     firm = economy.firm
     L = aggregate_labour(economy)
