@@ -138,8 +138,19 @@ def ssj() -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     ks_ss_model, _, _, _, _, _ = krusell_smith.dag()
-    cal = {"eis": 1.0, "delta": 0.025, "alpha": 0.11, "rho": 0.966, "sigma": 0.5,
-           "Y": 1.0, "L": 1.0, "nS": N_INCOME, "nA": N_WEALTH, "amax": 200, "r": 0.01}
+    cal = {
+        "eis": 1.0,
+        "delta": 0.025,
+        "alpha": 0.11,
+        "rho": 0.966,
+        "sigma": 0.5,
+        "Y": 1.0,
+        "L": 1.0,
+        "nS": N_INCOME,
+        "nA": N_WEALTH,
+        "amax": 200,
+        "r": 0.01,
+    }
     unknowns = {"beta": (0.98 / 1.01, 0.999 / 1.01)}
     for key in ("warm", "timed"):
         t0 = time.perf_counter()
@@ -149,9 +160,24 @@ def ssj() -> dict[str, Any]:
     out["ssj_ks_beta"], out["ssj_ks_K"] = float(ss["beta"]), float(ss["K"])
 
     hank_ss_model, _, _, _, _, _ = hank.dag()
-    cal = {"r": 0.005, "rstar": 0.005, "eis": 0.5, "frisch": 0.5, "B": 5.6, "mu": 1.2,
-           "rho_s": 0.966, "sigma_s": 0.5, "kappa": 0.1, "phi": 1.5, "Y": 1.0, "Z": 1.0,
-           "pi": 0.0, "nS": N_INCOME, "amax": 150, "nA": N_WEALTH}
+    cal = {
+        "r": 0.005,
+        "rstar": 0.005,
+        "eis": 0.5,
+        "frisch": 0.5,
+        "B": 5.6,
+        "mu": 1.2,
+        "rho_s": 0.966,
+        "sigma_s": 0.5,
+        "kappa": 0.1,
+        "phi": 1.5,
+        "Y": 1.0,
+        "Z": 1.0,
+        "pi": 0.0,
+        "nS": N_INCOME,
+        "amax": 150,
+        "nA": N_WEALTH,
+    }
     unknowns, targets = {"beta": 0.986, "vphi": 0.8}, {"asset_mkt": 0.0, "NE": 1.0}
     for key in ("warm", "timed"):
         t0 = time.perf_counter()

@@ -205,6 +205,9 @@ def best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
     A registered exact solver for the game's type is used when there is one (households with a
     continuous savings choice: backward EGM); otherwise backward induction over the actions.
     """
+    own = game.exact_best_response(path)
+    if own is not None:
+        return own
     for kind in type(game).__mro__:
         solver = _BEST_RESPONSES.get(kind)
         if solver is not None:

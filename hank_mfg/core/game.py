@@ -129,6 +129,12 @@ class MeanFieldGame(abc.ABC):
         """
         return None
 
+    def exact_best_response(self, path: Any) -> Any:
+        """The game's own exact best response to a mean-field path (a
+        :class:`~hank_mfg.core.evaluation.BestResponse`), or ``None`` (the default): evaluation
+        then uses backward induction over the discrete actions."""
+        return None
+
     def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
         """Expected reward per state under a policy table, ``[n_states]``."""
         table = self.reward(agg, next_agg)

@@ -325,12 +325,16 @@ class HouseholdBlock:
         # wealth today at which saving a' (the grid) is optimal: the budget read backwards
         a_endo = (c_endo + a[:, None] - self._y(values)(e, n_endo)) / R
         at_grid = jax.vmap(_interp, in_axes=(None, 1, 1), out_axes=1)
+        # with no value of saving (V' = 0, e.g. the last period of a finite horizon) the
+        # endogenous grid is infinite and every household is at the borrowing limit
+        no_value = ~jnp.isfinite(a_endo[0])[None, :]
+        a_endo = jnp.where(no_value, a[:, None] + jnp.arange(a.shape[0])[:, None], a_endo)
         if self.hours:
             # as SSJ's hh_labor: consumption and hours interpolated, savings from the budget;
             # at the borrowing limit, consumption and hours from the static problem
             c, n = at_grid(a, a_endo, c_endo), at_grid(a, a_endo, n_endo)
             savings = R * a[:, None] + self._y(values)(e, n) - c
-            binds = savings < a[0]
+            binds = (savings < a[0]) | no_value
             c_limit, n_limit = self.static_choice(jnp.full_like(savings, a[0]), values)
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
@@ -338,7 +342,7 @@ class HouseholdBlock:
             savings = at_grid(a, a_endo, jnp.broadcast_to(a[:, None], a_endo.shape))
             # below a_endo[0] the borrowing limit binds; consumption stays positive
             cash = self.cash_on_hand(jnp.ones_like(savings), values)
-            savings = jnp.clip(savings, a[0], cash - C_MIN)
+            savings = jnp.where(no_value, a[0], jnp.clip(savings, a[0], cash - C_MIN))
             c, n = self.static_choice(savings, values)
         return HouseholdPolicy(
             savings=savings,
