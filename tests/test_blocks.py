@@ -334,3 +334,14 @@ def test_evaluate_blocks_errors_name_blocks_and_variables():
         block_graph_order([second, first])
     with pytest.raises(ValueError, match="'r' is given in values but block 'firm' produces it"):
         evaluate_blocks([firm], dict(STEADY, r=0.1))
+
+
+def test_outputs_of_a_function_without_source_are_read_from_its_bytecode():
+    """Code given to ``exec`` (no source file) still names its outputs."""
+    namespace: dict = {}
+    source = "def firm(K, L):\n    r = K / L\n    w = L / K\n    return r, w\n"
+    exec(compile(source, "<no file>", "exec"), namespace)  # noqa: S102
+    block = simple_block(namespace["firm"])
+    assert block.outputs == ("r", "w")
+    out = block.steady_state({"K": 2.0, "L": 1.0})
+    assert float(out["r"]) == 2.0 and float(out["w"]) == 0.5

@@ -34,6 +34,10 @@ SMALL = [
         ("horizon=100,", "horizon=5,"),
         ("SPGConfig(iterations=200)", SMALL_TRAINING),
     ],
+    [
+        ("n=7)", "n=3)"),
+        ("wealth_grid(200.0, 300)", "wealth_grid(200.0, 40)"),
+    ],
 ]
 
 RUNNER = textwrap.dedent(
@@ -98,7 +102,8 @@ def runs(tmp_path_factory):
 def test_readme_examples_solve_save_and_plot_with_the_defaults(runs):
     reports = [json.loads(runs[f"example{i}"].split("REPORT")[-1]) for i in range(len(SMALL))]
     assert all(r["x64"] for r in reports), "household economies need float64 by default"
-    lq, household = (r["figures"] for r in reports)
+    lq, household, blocks = (r["figures"] for r in reports)
+    assert blocks == {}  # the steady-state example writes no results file
     assert set(lq) == {"lq.nc"} and "exploitability" in lq["lq.nc"]
     assert set(household) == {"my_economy.nc"}
     assert {"consumption_policy", "lorenz", "aggregates"} <= set(household["my_economy.nc"])

@@ -28,6 +28,7 @@ at the end of t-1.
 from __future__ import annotations
 
 import ast
+import dis
 import inspect
 import operator
 import textwrap
@@ -207,16 +208,45 @@ del _name, _op, _fwd, _rev
 # --------------------------------------------------------------------------------------------
 
 
+def _returned_names_from_bytecode(func: Callable) -> tuple[str, ...] | None:
+    """The local names ``func`` returns, from its bytecode (``return a`` or ``return a, b``
+    everywhere it returns), or None if it returns anything else."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    ops = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "NOP")]
+    found = set()
+    for k, op in enumerate(ops):
+        if op.opname not in ("RETURN_VALUE", "RETURN_CONST"):
+            continue
+        if op.opname == "RETURN_CONST":
+            return None
+        before = ops[k - 1] if k else None
+        if before is not None and before.opname == "LOAD_FAST":
+            found.add((before.argval,))
+        elif before is not None and before.opname == "BUILD_TUPLE" and k > before.arg:
+            loads = ops[k - 1 - before.arg : k - 1]
+            if not all(i.opname == "LOAD_FAST" for i in loads):
+                return None
+            found.add(tuple(i.argval for i in loads))
+        else:
+            return None
+    return found.pop() if len(found) == 1 else None
+
+
 def _returned_names(func: Callable, block_name: str) -> tuple[str, ...]:
     """The names in ``func``'s ``return name1, name2`` statement, read from its source."""
     ask = f"block '{block_name}' must end with 'return name1, name2' (plain variable names)"
     try:
         source = textwrap.dedent(inspect.getsource(func))
-    except (OSError, TypeError) as error:
-        raise ValueError(
-            f"block '{block_name}': cannot read the source of {func!r} to find its outputs; "
-            "pass outputs=(...) to simple_block"
-        ) from error
+    except (OSError, TypeError) as error:  # e.g. code given to exec: read the bytecode
+        names = _returned_names_from_bytecode(func)
+        if names is None:
+            raise ValueError(
+                f"block '{block_name}': cannot read the source of {func!r} to find its "
+                "outputs; pass outputs=(...) to simple_block"
+            ) from error
+        return names
     try:
         tree = ast.parse(source)
     except SyntaxError as error:  # e.g. a lambda in the middle of a line

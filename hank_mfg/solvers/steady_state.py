@@ -200,7 +200,7 @@ def steady_state(
     unknowns: Mapping[str, Any] | None = None,
     targets: Sequence[str] | Mapping[str, float] | None = None,
     *,
-    tol: float = 1e-10,
+    tol: float = 1e-8,
     max_evaluations: int = 200,
 ) -> SteadyState:
     """Solve ``unknowns`` so that ``targets`` hold, in the sense of the Sequence-Space
@@ -211,7 +211,8 @@ def steady_state(
         calibration: values of the model's exogenous inputs (parameters, prices, policies).
         unknowns: name -> initial guess, or ``(low, high)`` bracket (one unknown only: Brent).
         targets: names of block outputs that must be 0, or name -> target value.
-        tol: tolerance on the targets (absolute).
+        tol: tolerance on the targets (absolute; near β(1 + r) = 1 a target such as assets
+            moves by ~1e4 per unit of β, so one ulp of β is ~1e-12 of it).
         max_evaluations: model evaluations the root-finder may spend.
 
     Raises:
