@@ -221,6 +221,12 @@ class HouseholdBlock:
                     f"(available: {', '.join(sorted(values))})"
                 )
 
+    @property
+    def linear_in_hours(self) -> bool:
+        """Whether income is affine in hours (then hours have a closed form for
+        :func:`crra_labor`); known after :meth:`check_income` at concrete values."""
+        return bool(getattr(self, "_linear_hours", False))
+
     # --- the economics, written once ---------------------------------------------------------
 
     def _u(self, values: Mapping[str, Any]) -> Callable[[Array, Array], Array]:
@@ -243,7 +249,7 @@ class HouseholdBlock:
     def marginal_utility(self, c: Array, n: Array, values: Mapping[str, Any]) -> Array:
         """``u_c(c, n)``, elementwise (autodiff, closed form for the CRRA families)."""
         if self.preferences.family is not None:
-            return c ** (-1.0 / values["eis"])
+            return _power(c, -1.0 / values["eis"])
         u = self._u(values)
         return _elementwise(jax.grad(u, 0), c, n)
 
@@ -261,7 +267,7 @@ class HouseholdBlock:
         u = self._u(values)
         u_c, u_n = jax.grad(u, 0), jax.grad(u, 1)
         if family is not None:  # separable CRRA: c in closed form
-            c = x ** (-values["eis"])
+            c = _power(x, -values["eis"])
         elif not self.hours:
             log_c = _newton(
                 lambda lc, xi: jnp.log(u_c(jnp.exp(lc), 1.0)) - jnp.log(xi), -jnp.log(x), x
@@ -271,9 +277,11 @@ class HouseholdBlock:
             return c, jnp.ones_like(x)
         y_n = jax.grad(self._y(values), 1)
         if family == "crra_labor":
-            # vphi n^(1/frisch) = x ∂income/∂n: closed form when income is linear in hours (the
-            # Newton steps below then stop at once), else refined
+            # vphi n^(1/frisch) = x ∂income/∂n: closed form when income is linear in hours,
+            # else Newton from it
             frisch, vphi = values["frisch"], values["vphi"]
+            if self.linear_in_hours:
+                return c, _power(x * _elementwise(y_n, e, jnp.ones_like(x)) / vphi, frisch)
             guess = jnp.log(x * _elementwise(y_n, e, jnp.ones_like(x)) / vphi) * frisch
 
             def hours(ln: Array, xi: Array, ei: Array) -> Array:
@@ -335,7 +343,8 @@ class HouseholdBlock:
             c, n = at_grid(a, a_endo, c_endo), at_grid(a, a_endo, n_endo)
             savings = R * a[:, None] + self._y(values)(e, n) - c
             binds = (savings < a[0]) | no_value
-            c_limit, n_limit = self.static_choice(jnp.full_like(savings, a[0]), values)
+            limit = jnp.full_like(savings, a[0])
+            c_limit, n_limit = self.static_choice(limit, values)
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:
@@ -428,6 +437,24 @@ class HouseholdBlock:
             )
         if not bool(jnp.all(jnp.isfinite(out))):
             raise ValueError(f"block {self.name!r}: income is not finite: {np.asarray(out)}")
+        if self.hours and not hasattr(self, "_linear_hours"):
+            y = self._y(values)
+            d2 = jax.grad(jax.grad(lambda ei, n: jnp.sum(y(ei, n)), 1), 1)
+            curvature = [float(d2(ei, n)) for ei in e for n in (0.3, 1.0, 2.5)]
+            object.__setattr__(self, "_linear_hours", bool(np.max(np.abs(curvature)) < 1e-12))
+
+
+def _power(x: Array, p: Any) -> Array:
+    """``x ** p``; for a concrete exponent, the cheap form XLA does not find by itself
+    (integer powers by multiplication, ``±½`` by square roots)."""
+    if isinstance(p, int | float) and not isinstance(p, bool):
+        if float(p).is_integer() and abs(p) <= 8:
+            return jax.lax.integer_pow(x, int(p))
+        if p == 0.5:
+            return jnp.sqrt(x)
+        if p == -0.5:
+            return jax.lax.rsqrt(x)
+    return x**p
 
 
 def _elementwise(f: Callable[[Array, Array], Array], x: Array, y: Array) -> Array:

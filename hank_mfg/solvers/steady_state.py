@@ -48,22 +48,30 @@ class HouseholdSteadyState:
     change: float
 
 
-def _household_values(block: HouseholdBlock, values: Mapping[str, Any]) -> dict[str, Array]:
+def _household_values(
+    block: HouseholdBlock, values: Mapping[str, Any], static: Sequence[str]
+) -> tuple[dict[str, Array], tuple[tuple[str, float], ...]]:
+    """The household's inputs: traced arrays, and the ``static`` ones as compiled-in floats."""
     block.check_inputs(values)
-    return {k: jnp.asarray(values[k], dtype=jnp.float64) for k in block.inputs}
+    traced = {k: jnp.asarray(values[k], dtype=jnp.float64) for k in block.inputs if k not in static}
+    fixed = tuple((k, float(values[k])) for k in block.inputs if k in static)
+    return traced, fixed
 
 
 Array = jax.Array
 
 
-@partial(jax.jit, static_argnames=("block", "max_iter"))
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
 def _stationary_policy(
     block: HouseholdBlock,
     values: dict[str, Array],
     tol: Array,
     start: HouseholdPolicy,
     max_iter: int,
+    fixed: tuple[tuple[str, float], ...] = (),
 ) -> tuple[HouseholdPolicy, Array, Array, Array, Array]:
+    values = {**values, **dict(fixed)}
+
     def cond(state: tuple[HouseholdPolicy, Array, Array]) -> Array:
         _, it, change = state
         return (change > tol) & (it < max_iter)
@@ -87,6 +95,7 @@ def solve_household(
     tol: float = 1e-12,
     max_iter: int = EGM_MAX_ITER,
     warm: HouseholdPolicy | None = None,
+    static: Sequence[str] | None = None,
 ) -> HouseholdSteadyState:
     """The household's stationary policy at constant ``values`` (discount factor, return,
     prices, parameters) and its exact stationary distribution.
@@ -95,12 +104,20 @@ def solve_household(
         ValueError: an input missing, or a policy that is not finite (the message names the
             wealth and income state where it first fails).
         RuntimeError: EGM did not converge in ``max_iter`` iterations.
+
+    ``static`` names inputs compiled into the solve as constants (default: the preferences'
+    parameters, so that e.g. ``eis = 0.5`` makes powers square roots); each new value of one
+    compiles again, so inputs that vary across calls (unknowns) should not be static.
     """
-    vals = _household_values(block, values)
+    if static is None:  # preference parameters are compiled in (cheap powers)
+        static = block.preferences.params
+    block.check_income({k: jnp.asarray(values[k]) for k in block.inputs if k in values})
+    traced, fixed = _household_values(block, values, static)
+    vals = {**traced, **dict(fixed)}
     start = block.initial_policy(vals) if warm is None else warm
     start = jax.tree_util.tree_map(jnp.asarray, start)
     policy, it, change, idx, weights = _stationary_policy(
-        block, vals, jnp.asarray(tol), start, max_iter=max_iter
+        block, traced, jnp.asarray(tol), start, max_iter=max_iter, fixed=fixed
     )
     policy = jax.tree_util.tree_map(np.asarray, policy)
     for name in ("savings", "consumption", "hours", "marginal_value"):
@@ -179,13 +196,18 @@ class SteadyState:
 
 
 def _evaluate(
-    model: Model, values: dict[str, float], order: Sequence[Any], warm: list
+    model: Model,
+    values: dict[str, float],
+    order: Sequence[Any],
+    warm: list,
+    egm_tol: float,
+    static: Sequence[str],
 ) -> tuple[dict[str, float], HouseholdSteadyState]:
     values = dict(values)
     household = None
     for block in order:
         if block is model.household:
-            household = solve_household(block, values, warm=warm[0])
+            household = solve_household(block, values, tol=egm_tol, warm=warm[0], static=static)
             warm[0] = jax.tree_util.tree_map(jnp.asarray, household.policy)
             values.update(household.outputs)
         else:
@@ -201,6 +223,7 @@ def steady_state(
     targets: Sequence[str] | Mapping[str, float] | None = None,
     *,
     tol: float = 1e-8,
+    egm_tol: float = 1e-12,
     max_evaluations: int = 200,
 ) -> SteadyState:
     """Solve ``unknowns`` so that ``targets`` hold, in the sense of the Sequence-Space
@@ -213,6 +236,7 @@ def steady_state(
         targets: names of block outputs that must be 0, or name -> target value.
         tol: tolerance on the targets (absolute; near β(1 + r) = 1 a target such as assets
             moves by ~1e4 per unit of β, so one ulp of β is ~1e-12 of it).
+        egm_tol: the household's EGM stops when savings move by less (units of the good).
         max_evaluations: model evaluations the root-finder may spend.
 
     Raises:
@@ -264,6 +288,9 @@ def steady_state(
         start.update({k: float(np.asarray(v)) for k, v in block.steady_state(start).items()})
 
     names, target_names = list(unknowns), list(targets)
+    # preference parameters that stay fixed are compiled in; the unknowns stay traced (one
+    # compilation serves every trial value)
+    static = tuple(p for p in household.preferences.params if p not in unknowns)
     warm: list = [None]
     count = [0]
     cache: dict[tuple[float, ...], tuple[dict[str, float], HouseholdSteadyState]] = {}
@@ -273,7 +300,7 @@ def steady_state(
         if key not in cache:
             count[0] += 1
             trial = {**given, **dict(zip(names, key, strict=True))}
-            cache[key] = _evaluate(model, trial, order, warm)
+            cache[key] = _evaluate(model, trial, order, warm, egm_tol, static)
         return cache[key]
 
     def residual(x: Sequence[float]) -> np.ndarray:
