@@ -75,7 +75,7 @@ SOLVERS_FOR = {
 #: solver -> (source file, settings class or function); ``None``: the solver takes no settings.
 SOLVER_SOURCES: dict[str, tuple[str, str] | None] = {
     "egm": None,
-    "krusell-smith": ("solvers/krusell_smith.py", "solve_krusell_smith"),
+    "krusell-smith": ("solvers/krusell_smith.py", "KrusellSmithConfig"),
     "spg": ("solvers/spg.py", "SPGConfig"),
     "rspg": ("solvers/spg.py", "SPGConfig"),
     "ippo": ("solvers/rl/ippo.py", "PPOConfig"),

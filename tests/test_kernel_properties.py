@@ -13,7 +13,7 @@ from hank_mfg.core import GenericKernel
 from hank_mfg.core import action_values as _action_values
 from hank_mfg.core import expect as _expect
 from hank_mfg.core import forward as _forward
-from hank_mfg.core.kernel import _search_table, grid_interval
+from hank_mfg.core.kernel.grid_search import _search_table, grid_interval
 
 # jitted once per shape: far fewer compilations than op-by-op dispatch
 forward, expect, action_values = jax.jit(_forward), jax.jit(_expect), jax.jit(_action_values)

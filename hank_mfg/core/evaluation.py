@@ -13,9 +13,9 @@ response is computed per sampled path, i.e. it knows that path's future; exploit
 a regret against a clairvoyant deviator (as in the RSPG paper), still zero only if no deviation
 gains on any path.
 
-Games with a continuous choice get an exact best response registered for their type with
-:func:`register_best_response` (households: the endogenous-grid method, registered by
-:mod:`hank_mfg.solvers.egm`); evaluation then uses it automatically.
+A game with a continuous choice states its exact best response in
+:meth:`~hank_mfg.core.game.MeanFieldGame.exact_best_response` (households: the endogenous-grid
+method along the path); evaluation then uses it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ __all__ = [
     "evaluate",
     "exploitability",
     "policy_value",
-    "register_best_response",
     "structural_gradient",
 ]
 
@@ -184,38 +183,14 @@ def policy_value(
     )
 
 
-#: Exact best responses for kinds of games (e.g. households solved by the endogenous-grid
-#: method), registered by the modules that implement them; see :func:`register_best_response`.
-_BEST_RESPONSES: dict[type, Callable[[Any, MeanFieldPath], BestResponse | None]] = {}
-
-
-def register_best_response(
-    game_type: type, solver: Callable[[Any, MeanFieldPath], BestResponse | None]
-) -> None:
-    """Use ``solver(game, path)`` as the best response for games of ``game_type``.
-
-    The solver may return ``None`` to fall back to backward induction over discrete actions.
-    """
-    _BEST_RESPONSES[game_type] = solver
-
-
 def best_response(game: MeanFieldGame, path: MeanFieldPath) -> BestResponse:
     """Best response to the population's path, per sample.
 
-    A registered exact solver for the game's type is used when there is one (households with a
-    continuous savings choice: backward EGM); otherwise backward induction over the actions.
+    The game's own exact best response when it states one (households with a continuous
+    savings choice: backward EGM); otherwise backward induction over the actions.
     """
     own = game.exact_best_response(path)
-    if own is not None:
-        return own
-    for kind in type(game).__mro__:
-        solver = _BEST_RESPONSES.get(kind)
-        if solver is not None:
-            br = solver(game, path)
-            if br is not None:
-                return br
-            break
-    return _discrete_best_response(game, path)
+    return _discrete_best_response(game, path) if own is None else own
 
 
 @partial(jax.jit, static_argnames=("game",))
@@ -343,8 +318,7 @@ def evaluate(
     """
     path = rollout(game, policy, params, key, n_samples)
     _raise_if_not_finite(path)
-    if hasattr(game, "check_path"):  # e.g. households warn when wealth leaves the grid
-        game.check_path(path)
+    game.check_path(path)  # e.g. households warn when wealth leaves the grid
     value = policy_value(game, path)
     br = best_response(game, path)
     _raise_if_not_finite(path, {"value": value, "best_response.value": br.value})

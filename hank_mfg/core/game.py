@@ -135,6 +135,11 @@ class MeanFieldGame(abc.ABC):
         then uses backward induction over the discrete actions."""
         return None
 
+    def check_path(self, path: Any) -> float:
+        """Inspect a rolled-out path before it is evaluated (e.g. warn when mass left the
+        state space); returns the largest mass concerned (default: nothing to check, 0)."""
+        return 0.0
+
     def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
         """Expected reward per state under a policy table, ``[n_states]``."""
         table = self.reward(agg, next_agg)
@@ -178,8 +183,7 @@ class MeanFieldGame(abc.ABC):
         if is_concrete(agg.mu):
             check_distribution(agg.mu, self.n_states, name="initial distribution")
         kernel = self.kernel(agg, self.next_noise(jax.random.PRNGKey(1), agg))
-        if hasattr(kernel, "check"):
-            kernel.check()
+        kernel.check()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, n_states={self.n_states})"

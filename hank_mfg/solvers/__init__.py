@@ -1,8 +1,4 @@
-"""Solvers: classical (EGM, stationary equilibrium, Krusell–Smith) and learning-based.
-
-Importing this package registers the households' exact (EGM) best response with the core
-evaluation.
-"""
+"""Solvers: classical (EGM, stationary equilibrium, Krusell–Smith) and learning-based."""
 
 from hank_mfg.solvers import egm
 

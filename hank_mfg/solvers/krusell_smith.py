@@ -37,9 +37,11 @@ Krusell–Smith calibration; Den Haan errors in percent of the simulated ``K``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -59,6 +61,7 @@ from hank_mfg.solvers.solution import Solution
 Array = jax.Array
 
 __all__ = [
+    "KrusellSmithConfig",
     "KrusellSmithPolicyParams",
     "aggregate_labour_by_state",
     "aggregate_state_from_observation",
@@ -514,30 +517,11 @@ def _tfp_path(Pi_z: np.ndarray, n: int, z0: int, seed: int) -> np.ndarray:
 # --- the algorithm ----------------------------------------------------------------------------
 
 
-def solve_krusell_smith(
-    economy: HouseholdEconomy,
-    *,
-    n_capital: int = 7,
-    capital_bounds: tuple[float, float] | None = None,
-    initial_coefficients: Any = None,
-    n_periods: int = 3000,
-    burn_in: int = 500,
-    seed: int = 0,
-    damping: float = 0.3,
-    tol: float = 1e-6,
-    max_iter: int = 200,
-    egm_tol: float = 1e-9,
-    refresh_tol: float = 1e-3,
-    evaluation_samples: int = 1,
-    evaluation_seed: int = 0,
-    verbose: bool = False,
-) -> Solution:
-    """The Krusell–Smith algorithm: EGM households, lottery simulation, log-linear regression.
+@dataclass(frozen=True)
+class KrusellSmithConfig:
+    """Settings of the Krusell–Smith algorithm, checked when built.
 
-    Args:
-        economy: a Krusell–Smith economy (:func:`hank_mfg.models.krusell_smith`) with a
-            continuous savings share; its horizon and observation are those of the
-            evaluation game.
+    Attributes:
         n_capital: number of capital nodes, >= 2.
         capital_bounds: ``(K_low, K_high)`` of the capital grid (units of the good); default
             ``(0.8 K_RA, 1.2 K_RA)`` around the representative-agent steady state
@@ -557,54 +541,134 @@ def solve_krusell_smith(
             is that of one deterministic map.
         evaluation_samples: common-noise paths for the core's exploitability (0: skip).
         evaluation_seed: key of the evaluation.
-        verbose: print one line per iteration to stderr.
-
-    Returns:
-        A :class:`Solution` with solver ``"krusell-smith"``. Its game is the economy restarted
-        from the simulated distribution (last date in the initial TFP state) with terminal
-        values ``Σ_z q_z V(a, e, K̄, z)`` of the Krusell–Smith policy at mean capital ``K̄``
-        (``q`` the distribution of ``z_T``), so that the finite horizon stands in for the
-        infinite one; its policy is :data:`krusell_smith_policy`, driven by the shared
-        observation only.
-
-    Raises:
-        ValueError: for an economy that is not of the Krusell–Smith kind, a discrete choice
-            set, or settings out of range.
     """
-    start = time.perf_counter()
+
+    n_capital: int = 7
+    capital_bounds: tuple[float, float] | None = None
+    initial_coefficients: Any = None
+    n_periods: int = 3000
+    burn_in: int = 500
+    seed: int = 0
+    damping: float = 0.3
+    tol: float = 1e-6
+    max_iter: int = 200
+    egm_tol: float = 1e-9
+    refresh_tol: float = 1e-3
+    evaluation_samples: int = 1
+    evaluation_seed: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.n_capital
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"n_capital must be an integer >= 2, got {n!r}")
+        if not 0.0 < self.damping <= 1.0:
+            raise ValueError(f"damping must lie in (0, 1], got {self.damping!r}")
+        burn_in, n_periods = self.burn_in, self.n_periods
+        if not (isinstance(burn_in, int) and isinstance(n_periods, int) and 0 <= burn_in):
+            raise ValueError("n_periods and burn_in must be integers, burn_in >= 0")
+        if n_periods < burn_in + 20:
+            raise ValueError(f"n_periods must be >= burn_in + 20, got {n_periods} and {burn_in}")
+        if not self.tol > 0 or not self.egm_tol > 0:
+            raise ValueError("tol and egm_tol must be > 0")
+        if self.capital_bounds is not None:
+            lo, hi = self.capital_bounds
+            if not 0.0 < lo < hi:
+                raise ValueError(f"capital_bounds must satisfy 0 < K_low < K_high, got {(lo, hi)}")
+
+    def settings(self, economy: HouseholdEconomy, capital_grid: np.ndarray) -> dict[str, Any]:
+        """The settings as results files record them."""
+        return {
+            "method": "Krusell-Smith: EGM on (a, e, K, z), lottery simulation, OLS per z",
+            "n_capital": self.n_capital,
+            "capital_bounds": [float(capital_grid[0]), float(capital_grid[-1])],
+            "n_periods": self.n_periods,
+            "burn_in": self.burn_in,
+            "seed": self.seed,
+            "damping": self.damping,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "egm_tol": self.egm_tol,
+            "refresh_tol": self.refresh_tol,
+            "evaluation_samples": self.evaluation_samples,
+            "evaluation_seed": self.evaluation_seed,
+            "evaluation_horizon": economy.horizon,
+            "observation": list(economy.observation),
+        }
+
+
+@dataclass
+class _Setup:
+    """What the iterations share: the aggregate states, the capital grid, the TFP path."""
+
+    labour: np.ndarray
+    z_levels: np.ndarray
+    Pi_z: np.ndarray
+    K_ra: float
+    capital_grid: np.ndarray
+    coefficients: np.ndarray
+    z_path: np.ndarray
+
+
+@dataclass
+class _Iterations:
+    """Where the outer iterations ended."""
+
+    coefficients: np.ndarray
+    estimate: np.ndarray
+    r2: np.ndarray
+    K: np.ndarray
+    info: dict[str, Any]
+    policy: EGMPolicy
+    params: KrusellSmithPolicyParams
+    history: dict[str, list]
+    converged: bool
+    iterations: int
+
+
+def _check_economy(economy: HouseholdEconomy) -> None:
     _check_observation(economy.observation)
     if economy.shares is not None:
         raise ValueError("economy must have a continuous savings share (shares=None)")
-    if isinstance(n_capital, bool) or not isinstance(n_capital, int) or n_capital < 2:
-        raise ValueError(f"n_capital must be an integer >= 2, got {n_capital!r}")
-    if not 0.0 < damping <= 1.0:
-        raise ValueError(f"damping must lie in (0, 1], got {damping!r}")
-    if not (isinstance(burn_in, int) and isinstance(n_periods, int) and 0 <= burn_in):
-        raise ValueError("n_periods and burn_in must be integers, burn_in >= 0")
-    if n_periods < burn_in + 20:
-        raise ValueError(f"n_periods must be >= burn_in + 20, got {n_periods} and {burn_in}")
-    if not tol > 0 or not egm_tol > 0:
-        raise ValueError("tol and egm_tol must be > 0")
 
-    hh, firm, tfp = economy.household, economy.firm, economy.tfp
-    labour = aggregate_labour_by_state(economy)
+
+def _setup(economy: HouseholdEconomy, config: KrusellSmithConfig) -> _Setup:
+    """The capital grid around the representative agent's capital, the initial law of
+    motion and the seeded TFP path."""
+    labour = aggregate_labour_by_state(economy)  # checks the economy is of the KS kind
+    tfp = economy.tfp
     z_levels = np.asarray(tfp.levels, dtype=np.float64)
     n_z = z_levels.size
     Pi_z = np.asarray(tfp.Pi, dtype=np.float64)
     K_ra = representative_agent_capital(economy)
-    lo, hi = (0.8 * K_ra, 1.2 * K_ra) if capital_bounds is None else capital_bounds
-    if not 0.0 < lo < hi:
-        raise ValueError(f"capital_bounds must satisfy 0 < K_low < K_high, got {(lo, hi)}")
-    K_grid = np.linspace(lo, hi, n_capital)
-    if initial_coefficients is None:
+    lo, hi = (0.8 * K_ra, 1.2 * K_ra) if config.capital_bounds is None else config.capital_bounds
+    if config.initial_coefficients is None:
         b = np.tile([0.05 * np.log(K_ra), 0.95], (n_z, 1))
     else:
-        b = np.asarray(initial_coefficients, dtype=np.float64)
+        b = np.asarray(config.initial_coefficients, dtype=np.float64)
         if b.shape != (n_z, 2) or not np.all(np.isfinite(b)):
             raise ValueError(f"initial_coefficients must be a finite array of shape ({n_z}, 2)")
+    z_path = _tfp_path(Pi_z, config.n_periods + 1, int(tfp.initial_index), config.seed)
+    return _Setup(
+        labour=labour,
+        z_levels=z_levels,
+        Pi_z=Pi_z,
+        K_ra=K_ra,
+        capital_grid=np.linspace(lo, hi, config.n_capital),
+        coefficients=b,
+        z_path=z_path,
+    )
 
-    z0 = int(tfp.initial_index)
-    z_path = _tfp_path(Pi_z, n_periods + 1, z0, seed)
+
+def _iterate(
+    economy: HouseholdEconomy,
+    config: KrusellSmithConfig,
+    setup: _Setup,
+    start: float,
+    verbose: bool,
+) -> _Iterations:
+    """Steps 1–3 of the algorithm until the estimated law of motion is the one used."""
+    b, K_grid, z_path = setup.coefficients, setup.capital_grid, setup.z_path
+    n_z, burn_in = setup.z_levels.size, config.burn_in
     mu0 = np.asarray(economy.initial_distributions[0], dtype=np.float64)
     marginal = None
     history: dict[str, list] = {
@@ -613,20 +677,19 @@ def solve_krusell_smith(
         "seconds": [],
         "egm_iterations": [],
     }
-    converged, frozen = False, False
-    estimate, r2, K, info, policy = b, np.full(n_z, np.nan), None, {}, None
-    params = None
-    it = 0
-    for it in range(1, max_iter + 1):
-        policy, egm_it, _ = solve_household(economy, K_grid, b, tol=egm_tol, marginal0=marginal)
+    converged, frozen, it = False, False, 0
+    for it in range(1, config.max_iter + 1):
+        policy, egm_it, _ = solve_household(
+            economy, K_grid, b, tol=config.egm_tol, marginal0=marginal
+        )
         marginal = policy.marginal_value
         params = KrusellSmithPolicyParams(
             capital_grid=jnp.asarray(K_grid),
             savings=policy.savings,
-            z_levels=jnp.asarray(z_levels),
-            labour=jnp.asarray(labour),
-            household=hh,
-            firm=firm,
+            z_levels=jnp.asarray(setup.z_levels),
+            labour=jnp.asarray(setup.labour),
+            household=economy.household,
+            firm=economy.firm,
             observation=economy.observation,
         )
         K, info = simulate_capital(economy, params, mu0, z_path)
@@ -642,117 +705,150 @@ def solve_krusell_smith(
                 f"R2 = {r2.round(8)}, mean K = {K[burn_in:].mean():.4f}, EGM steps {egm_it}",
                 file=sys.stderr,
             )
-        if change < tol:
+        if change < config.tol:
             converged = True
             break
-        if not frozen and change >= refresh_tol:
+        if not frozen and change >= config.refresh_tol:
             mu0 = info["last_distribution_in_initial_state"]
         else:
             frozen = True
-        b = (1.0 - damping) * b + damping * estimate
+        b = (1.0 - config.damping) * b + config.damping * estimate
     if not converged:
         warnings.warn(
-            f"Krusell–Smith algorithm did not converge in {max_iter} iterations "
+            f"Krusell–Smith algorithm did not converge in {config.max_iter} iterations "
             f"(last coefficient change {history['coefficient_change'][-1]:.3g})",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    dh_max, dh_mean, forecast = den_haan_errors(K, z_path, b, burn_in)
-    seconds = time.perf_counter() - start
+    return _Iterations(b, estimate, r2, K, info, policy, params, history, converged, it)
 
-    K_sim = K[burn_in:]
+
+def _warn_about_grids(K_sim: np.ndarray, K_grid: np.ndarray, info: dict[str, Any]) -> float:
+    """Warn when simulated capital left the capital grid or wealth the wealth grid; returns
+    the share of periods outside the capital grid."""
     outside = float(np.mean((K_sim < K_grid[0]) | (K_sim > K_grid[-1])))
     if outside > 0:
         warnings.warn(
             f"simulated capital left the capital grid [{K_grid[0]:.4g}, {K_grid[-1]:.4g}] in "
             f"{100 * outside:.2f}% of periods (extrapolated); widen capital_bounds",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     above = float(np.max(info["mass_above_grid"]))
     if above > 1e-6:
         warnings.warn(
             f"up to {above:.3g} of the population saved above the top of the wealth grid",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return outside
 
-    # the evaluation game: restart from the simulated distribution, terminal values of the policy
-    r_grid, w_grid = _prices(firm, jnp.asarray(K_grid), jnp.asarray(labour), jnp.asarray(z_levels))
-    joint = _joint_transition(jnp.asarray(Pi_z), jnp.asarray(hh.Pi))
-    weights = _weight_matrix(jnp.asarray(K_grid), next_capital(jnp.asarray(b), jnp.asarray(K_grid)))
+
+def _evaluation_game(
+    economy: HouseholdEconomy, setup: _Setup, done: _Iterations, K_mean: float
+) -> tuple[HouseholdEconomy, Array]:
+    """The economy restarted from the simulated distribution, with terminal values of the
+    policy at mean capital; and the policy's value on ``(z, K, a, e)``."""
+    hh, firm = economy.household, economy.firm
+    K_grid = jnp.asarray(setup.capital_grid)
+    r_grid, w_grid = _prices(firm, K_grid, jnp.asarray(setup.labour), jnp.asarray(setup.z_levels))
+    joint = _joint_transition(jnp.asarray(setup.Pi_z), jnp.asarray(hh.Pi))
+    weights = _weight_matrix(K_grid, next_capital(jnp.asarray(done.coefficients), K_grid))
+    policy = done.policy
     value = _policy_value(hh, r_grid, w_grid, joint, weights, policy.savings, 1e-12, 100_000)
-    K_mean = float(K_sim.mean())
-    q = np.linalg.matrix_power(Pi_z, economy.horizon)[z0]
-    w_K = np.asarray(_weight_matrix(jnp.asarray(K_grid), jnp.asarray(K_mean)))
+    q = np.linalg.matrix_power(setup.Pi_z, economy.horizon)[int(economy.tfp.initial_index)]
+    w_K = np.asarray(_weight_matrix(K_grid, jnp.asarray(K_mean)))
     terminal = np.einsum("z,j,zjae->ae", q, w_K, np.asarray(value)).ravel()
     terminal_marginal = np.einsum("z,j,zjae->ae", q, w_K, np.asarray(policy.marginal_value))
-    mu_eval = info["last_distribution_in_initial_state"]
     game = HouseholdEconomy(
         hh,
         firm,
-        tfp=tfp,
+        tfp=economy.tfp,
         horizon=economy.horizon,
         terminal=terminal,
         terminal_marginal=terminal_marginal.ravel(),
-        initial_distributions=mu_eval,
+        initial_distributions=done.info["last_distribution_in_initial_state"],
         observation=economy.observation,
         name=economy.name,
     )
     game.calibration = getattr(economy, "calibration", None)  # recorded by results files
-    evaluation = None
-    evaluation_seconds = 0.0
-    if evaluation_samples > 0:
+    return game, value
+
+
+def solve_krusell_smith(
+    economy: HouseholdEconomy,
+    config: KrusellSmithConfig | None = None,
+    *,
+    verbose: bool = False,
+    **settings: Any,
+) -> Solution:
+    """The Krusell–Smith algorithm: EGM households, lottery simulation, log-linear regression.
+
+    Args:
+        economy: a Krusell–Smith economy (:func:`hank_mfg.models.krusell_smith`) with a
+            continuous savings share; its horizon and observation are those of the
+            evaluation game.
+        config: the algorithm's settings (:class:`KrusellSmithConfig`; default its defaults).
+        verbose: print one line per iteration to stderr.
+        **settings: fields of :class:`KrusellSmithConfig` replacing those of ``config``.
+
+    Returns:
+        A :class:`Solution` with solver ``"krusell-smith"``. Its game is the economy restarted
+        from the simulated distribution (last date in the initial TFP state) with terminal
+        values ``Σ_z q_z V(a, e, K̄, z)`` of the Krusell–Smith policy at mean capital ``K̄``
+        (``q`` the distribution of ``z_T``), so that the finite horizon stands in for the
+        infinite one; its policy is :data:`krusell_smith_policy`, driven by the shared
+        observation only.
+
+    Raises:
+        ValueError: for an economy that is not of the Krusell–Smith kind, a discrete choice
+            set, or settings out of range.
+    """
+    start = time.perf_counter()
+    config = KrusellSmithConfig() if config is None else config
+    config = dataclasses.replace(config, **settings) if settings else config
+    _check_economy(economy)
+    setup = _setup(economy, config)
+    done = _iterate(economy, config, setup, start, verbose)
+    b, K, z_path = done.coefficients, done.K, setup.z_path
+    dh_max, dh_mean, forecast = den_haan_errors(K, z_path, b, config.burn_in)
+    seconds = time.perf_counter() - start
+    K_sim = K[config.burn_in :]
+    outside = _warn_about_grids(K_sim, setup.capital_grid, done.info)
+    K_mean = float(K_sim.mean())
+    game, value = _evaluation_game(economy, setup, done, K_mean)
+    evaluation, evaluation_seconds = None, 0.0
+    if config.evaluation_samples > 0:
         t0 = time.perf_counter()
+        key = jax.random.PRNGKey(config.evaluation_seed)
         evaluation = evaluate(
-            game,
-            krusell_smith_policy,
-            params,
-            jax.random.PRNGKey(evaluation_seed),
-            evaluation_samples,
+            game, krusell_smith_policy, done.params, key, config.evaluation_samples
         )
         evaluation_seconds = time.perf_counter() - t0
-
-    settings = {
-        "method": "Krusell-Smith: EGM on (a, e, K, z), lottery simulation, OLS per z",
-        "n_capital": n_capital,
-        "capital_bounds": [float(K_grid[0]), float(K_grid[-1])],
-        "n_periods": n_periods,
-        "burn_in": burn_in,
-        "seed": seed,
-        "damping": damping,
-        "tol": tol,
-        "max_iter": max_iter,
-        "egm_tol": egm_tol,
-        "refresh_tol": refresh_tol,
-        "evaluation_samples": evaluation_samples,
-        "evaluation_seed": evaluation_seed,
-        "evaluation_horizon": economy.horizon,
-        "observation": list(economy.observation),
-    }
+    policy = done.policy
     results = {
         "coefficients": b,
-        "coefficients_estimated": estimate,
-        "r2": r2,
+        "coefficients_estimated": done.estimate,
+        "r2": done.r2,
         "den_haan_max_percent": dh_max,
         "den_haan_mean_percent": dh_mean,
-        "converged": converged,
-        "iterations": it,
-        "coefficient_change": history["coefficient_change"][-1],
-        "capital_grid": K_grid,
+        "converged": done.converged,
+        "iterations": done.iterations,
+        "coefficient_change": done.history["coefficient_change"][-1],
+        "capital_grid": setup.capital_grid,
         "savings": np.asarray(policy.savings),
         "consumption": np.asarray(policy.consumption),
         "marginal_value": np.asarray(policy.marginal_value),
         "value": np.asarray(value),
-        "labour": labour,
-        "K_representative_agent": K_ra,
+        "labour": setup.labour,
+        "K_representative_agent": setup.K_ra,
         "K": K,
         "K_forecast": forecast,
         "z": z_path,
         "K_mean": K_mean,
         "K_std_log": float(np.std(np.log(K_sim))),
         "periods_outside_capital_grid": outside,
-        "mass_above_grid": above,
+        "mass_above_grid": float(np.max(done.info["mass_above_grid"])),
         "seconds": seconds,
         "evaluation_seconds": evaluation_seconds,
     }
@@ -760,11 +856,11 @@ def solve_krusell_smith(
         game=game,
         solver="krusell-smith",
         policy=krusell_smith_policy,
-        params=params,
-        settings=settings,
+        params=done.params,
+        settings=config.settings(economy, setup.capital_grid),
         evaluation=evaluation,
         results=results,
-        history={k: np.asarray(v) for k, v in history.items()},
+        history={k: np.asarray(v) for k, v in done.history.items()},
         seconds=seconds,
-        seed=seed,
+        seed=config.seed,
     )

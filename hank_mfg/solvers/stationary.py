@@ -28,7 +28,7 @@ import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from hank_mfg.core.checks import check_in_range
-from hank_mfg.core.kernel import GenericKernel, LotteryKernel
+from hank_mfg.core.kernel import Kernel, LotteryKernel
 from hank_mfg.core.rollout import constant_policy
 from hank_mfg.models.household import Household, HouseholdEconomy
 from hank_mfg.solvers.egm import (
@@ -83,7 +83,7 @@ CHECK_EVERY = 10
 
 @partial(jax.jit, static_argnames=("max_iter", "check_every"))
 def forward_iteration(
-    kernel: Any,
+    kernel: Kernel,
     policy: Array,
     mu0: Array,
     tol: float,
@@ -94,10 +94,9 @@ def forward_iteration(
 
     Updates run in blocks of ``check_every``; after each block the sup-norm change of its last
     update is compared with ``tol``. Stops when that change is ``<= tol`` or ``max_iter``
-    updates (rounded up to whole blocks) are done; ``tol < 0`` runs exactly that many. A
-    lottery kernel builds the policy's lottery once
-    (:meth:`~hank_mfg.core.kernel.LotteryKernel.savings_transitions`), as the Sequence-Space
-    Jacobian toolkit's forward iteration does.
+    updates (rounded up to whole blocks) are done; ``tol < 0`` runs exactly that many. The
+    kernel's :meth:`~hank_mfg.core.kernel.Kernel.forward_operator` prepares what the policy
+    fixes once (a lottery kernel: the policy's lottery).
 
     Returns:
         ``(mu, updates, change)``: the last distribution ``[n_states]``, the number of updates
@@ -105,15 +104,7 @@ def forward_iteration(
     """
     if check_every < 1 or max_iter < 1:
         raise ValueError(f"check_every and max_iter must be >= 1, got {check_every} and {max_iter}")
-    if isinstance(kernel, LotteryKernel):
-        transitions = kernel.savings_transitions(policy)
-
-        def update(mu: Array) -> Array:
-            return kernel.push(mu, *transitions)
-    else:
-
-        def update(mu: Array) -> Array:
-            return kernel.forward(mu, policy)
+    update = kernel.forward_operator(policy)
 
     def cond(state: tuple[Array, Array, Array]) -> Array:
         _, done, change = state
@@ -130,13 +121,8 @@ def forward_iteration(
 
 
 @jax.jit
-def _flat_transitions(kernel: Any, policy: Array) -> tuple[Array, Array]:
-    if isinstance(kernel, GenericKernel):
-        return kernel._flat(policy)
-    if kernel.shares is None:
-        generic = kernel.to_generic(policy)
-        return generic._flat(jnp.zeros(generic.n_states, dtype=jnp.int32))
-    return kernel.to_generic()._flat(policy)
+def _flat_transitions(kernel: Kernel, policy: Array) -> tuple[Array, Array]:
+    return kernel.transitions(policy)
 
 
 class _NotUnique(ValueError):
