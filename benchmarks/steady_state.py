@@ -6,7 +6,10 @@ calibrations at 7 Rouwenhorst income states and 500 wealth points on SSJ's grid)
 * Krusell–Smith steady state: eis 1, δ 0.025, α 0.11, ρ_e 0.966, σ_e 0.5, r 0.01, Y 1, L 1;
   unknown β (Brent), target the asset market.
 * One-asset HANK: eis 0.5, frisch 0.5, B 5.6, μ 1.2, r 0.005, Y = Z = 1, [0, 150]; unknowns β and
-  vphi, targets the asset market and effective hours NE = 1 (endogenous hours).
+  vphi, targets the asset market and effective hours NE = 1 (endogenous hours). Solved twice:
+  hours interpolated between the endogenous grid points as SSJ does (the comparison), and
+  hours from the intratemporal condition there (``hours_rule="intratemporal"``, keys
+  ``hank_intratemporal_*``), which makes that condition hold at every grid point.
 
 Times are after compilation (each solve run twice, the second timed; ours' first run is
 reported as compile seconds). Usage::
@@ -99,9 +102,10 @@ def hank_income(e, n, w, Div, Tax):
     return w * e * n + (Div - Tax) * e
 
 
-def hank_model() -> tuple[Model, dict[str, float]]:
+def hank_model(hours_rule: str = "interpolate") -> tuple[Model, dict[str, float]]:
     e, Pi = rouwenhorst_mean_one(0.966, 0.5, N_INCOME)
-    household = HouseholdBlock(crra_labor(), hank_income, ssj_grid(150, N_WEALTH), e, Pi)
+    grid = ssj_grid(150, N_WEALTH)
+    household = HouseholdBlock(crra_labor(), hank_income, grid, e, Pi, hours_rule=hours_rule)
     cal = {"eis": 0.5, "frisch": 0.5, "B": 5.6, "mu": 1.2, "r": 0.005, "Y": 1.0, "Z": 1.0}
     return Model(household, [hank_firm, hank_fiscal, hank_market], name="hank_ss"), cal
 
@@ -130,6 +134,14 @@ def ours() -> dict[str, Any]:
     out["hank_beta"], out["hank_vphi"], out["hank_C"] = ss["beta"], ss["vphi"], ss["C"]
     out["hank_evaluations"] = ss.evaluations
     out["hank_errors"] = euler_errors(ss)
+    # hours from the intratemporal condition between the endogenous grid points
+    model, cal = hank_model("intratemporal")
+    steady_state(model, cal, unknowns, targets)
+    t0 = time.perf_counter()
+    ss = steady_state(model, cal, unknowns, targets)
+    out["hank_intratemporal_seconds"] = time.perf_counter() - t0
+    out["hank_intratemporal_beta"], out["hank_intratemporal_vphi"] = ss["beta"], ss["vphi"]
+    out["hank_intratemporal_errors"] = euler_errors(ss)
     return out
 
 
@@ -206,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             res["ks_beta_diff"] = res["ks_beta"] - res["ssj_ks_beta"]
             res["hank_beta_diff"] = res["hank_beta"] - res["ssj_hank_beta"]
             res["hank_vphi_diff"] = res["hank_vphi"] - res["ssj_hank_vphi"]
+            res["hank_intratemporal_vphi_diff"] = (
+                res["hank_intratemporal_vphi"] - res["ssj_hank_vphi"]
+            )
     if args.json:
         print(json.dumps(res, default=json_default))
     else:

@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import hank_mfg.solvers.egm  # noqa: F401  (the built-in economy's best response)
 from hank_mfg.calibration import aiyagari_1994
 from hank_mfg.calibration.presets import LogAR1TFP
 from hank_mfg.core import constant_policy, evaluate
@@ -61,3 +60,134 @@ def test_a_household_with_hours_is_refused():
     spec = block_models.aiyagari_labor(n_income=2, n_wealth=10)
     with pytest.raises(ValueError, match="with hours is not a mean-field game"):
         BlockEconomy(spec.model, spec.calibration)
+
+
+@pytest.fixture(scope="module")
+def seed_games():
+    """The seed's macro game and the same game written as blocks (discrete shares, the last
+    period consuming cash on hand)."""
+    from hank_mfg.models import seed_macro
+
+    old = seed_macro(horizon=6)
+    hh = old.household
+    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.income, hh.Pi)
+    values = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": old.firm.alpha, "delta": 0.0}
+    new = BlockEconomy(
+        Model(block, [firm], name="seed_macro"),
+        values,
+        tfp=old.tfp,
+        horizon=6,
+        shares=np.asarray(old.shares),
+        terminal="consume_wealth",
+        observation=old.observation,
+    )
+    return old, new
+
+
+@pytest.mark.filterwarnings("ignore:seed_macro. up to")
+def test_discrete_shares_and_consuming_wealth_equal_the_seed_game(seed_games):
+    old, new = seed_games
+    assert new.action_space == old.action_space
+    policy = jnp.full((old.n_states, old.n_actions), 1.0 / old.n_actions)
+    key = jax.random.PRNGKey(0)
+    ev_old = evaluate(old, constant_policy, policy, key, n_samples=2)
+    ev_new = evaluate(new, constant_policy, policy, key, n_samples=2)
+    np.testing.assert_allclose(ev_new.path.agg.mu, ev_old.path.agg.mu, atol=1e-14)
+    np.testing.assert_allclose(ev_new.value, ev_old.value, rtol=1e-12)
+    np.testing.assert_allclose(ev_new.best_response.value, ev_old.best_response.value, rtol=1e-12)
+    ce_old = old.consumption_equivalent(ev_old.value[:, 0], ev_old.best_response.value[:, 0])
+    ce_new = new.consumption_equivalent(ev_new.value[:, 0], ev_new.best_response.value[:, 0])
+    np.testing.assert_allclose(ce_new, ce_old, rtol=1e-9, atol=1e-12)
+
+
+def test_markov_income_transition_equals_the_krusell_smith_game():
+    from hank_mfg.calibration import krusell_smith_1998
+    from hank_mfg.models import krusell_smith
+
+    old = krusell_smith(krusell_smith_1998(n_wealth=30), horizon=8)
+    hh = old.household
+    ell = float(hh.labour[1])
+    home = float(hh.income[0])
+
+    def income(e, w, ell, home):
+        """Wage income of the employed (``e = ℓ``), home production ``μ ℓ w`` otherwise."""
+        return w * (e + (home / ell) * (ell - e))
+
+    block = HouseholdBlock(crra(), income, hh.wealth_grid, hh.labour, np.eye(2))
+    values = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": old.firm.alpha}
+    values.update({"delta": old.firm.delta, "ell": ell, "home": home})
+    new = BlockEconomy(
+        Model(block, [firm], name="krusell_smith"),
+        values,
+        tfp=old.tfp,
+        horizon=8,
+        income_transition=hh.Pi,
+        initial_distributions=old.initial_distributions[0],
+    )
+    policy = 0.2 + 0.6 * jnp.linspace(0.0, 1.0, old.n_states)
+    key = jax.random.PRNGKey(5)
+    ev_old = evaluate(old, constant_policy, policy, key, n_samples=2)
+    ev_new = evaluate(new, constant_policy, policy, key, n_samples=2)
+    np.testing.assert_array_equal(ev_new.path.agg.z, ev_old.path.agg.z)
+    np.testing.assert_allclose(ev_new.path.agg.mu, ev_old.path.agg.mu, atol=1e-14)
+    for name in ("K", "r", "w"):
+        np.testing.assert_allclose(ev_new.path.agg.aux[name], ev_old.path.agg.aux[name], rtol=1e-13)
+    np.testing.assert_allclose(ev_new.value, ev_old.value, rtol=1e-12)
+    np.testing.assert_allclose(ev_new.best_response.value, ev_old.best_response.value, rtol=1e-10)
+
+
+def test_terminal_values_and_their_marginal_enter_the_best_response(economies):
+    old, new = economies
+    n = old.n_states
+    values = jnp.linspace(-30.0, -10.0, n)
+    marginal = jnp.linspace(2.0, 0.1, n)
+    from hank_mfg.models.household import HouseholdEconomy
+
+    old_t = HouseholdEconomy(
+        old.household,
+        old.firm,
+        tfp=old.tfp,
+        horizon=10,
+        terminal=values,
+        terminal_marginal=marginal,
+    )
+    new_t = BlockEconomy(
+        new.model,
+        new.calibration,
+        tfp=new.tfp,
+        horizon=10,
+        terminal=values,
+        terminal_marginal=marginal,
+    )
+    policy = 0.3 + 0.4 * jnp.linspace(0.0, 1.0, n)
+    key = jax.random.PRNGKey(2)
+    ev_old = evaluate(old_t, constant_policy, policy, key, n_samples=2)
+    ev_new = evaluate(new_t, constant_policy, policy, key, n_samples=2)
+    np.testing.assert_allclose(ev_new.value, ev_old.value, rtol=1e-12)
+    np.testing.assert_allclose(ev_new.best_response.value, ev_old.best_response.value, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"shares": [0.5, 1.5]}, "shares must be"),
+        ({"terminal": "all"}, "terminal must be"),
+        ({"terminal": np.zeros(3)}, "terminal values must be"),
+        ({"terminal_marginal": np.zeros(3)}, "terminal_marginal needs terminal values"),
+        ({"income_transition": np.ones((2, 2, 3, 3)) / 3}, "needs a MarkovProcess"),
+        ({"kernel": "generic"}, "needs discrete shares"),
+    ],
+)
+def test_bad_game_settings_raise(economies, kwargs, match):
+    _, new = economies
+    with pytest.raises(ValueError, match=match):
+        BlockEconomy(new.model, new.calibration, tfp=new.tfp, horizon=3, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:seed_macro. up to")
+def test_spg_on_discrete_shares_trains_as_the_seed_game(seed_games):
+    old, new = seed_games
+    config = SPGConfig(iterations=2, n_samples=2, eval_every=2, eval_samples=1, seed=0)
+    loss_old = np.asarray(spg(old, config).history["loss"])
+    loss_new = np.asarray(spg(new, config).history["loss"])
+    np.testing.assert_allclose(loss_new, loss_old, rtol=1e-10)

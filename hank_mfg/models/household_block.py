@@ -142,6 +142,10 @@ class HouseholdBlock:
         asset_return: name of the return on wealth (default ``"r"``).
         discount: name of the discount factor (default ``"beta"``).
         name: the block's name in messages.
+        hours_rule: between the endogenous grid points, hours are interpolated like
+            consumption (``"interpolate"``, SSJ's ``hh_labor``; its steady states match SSJ's)
+            or solved from the intratemporal condition at the interpolated consumption
+            (``"intratemporal"``: that condition then holds to rounding at every grid point).
 
     Inputs (:attr:`inputs`): the discount factor, the asset return, the preferences'
     parameters and the income function's inputs. Outputs of a steady state: ``A`` (assets,
@@ -157,6 +161,7 @@ class HouseholdBlock:
     asset_return: str = "r"
     discount: str = "beta"
     name: str = "household"
+    hours_rule: str = "interpolate"
     _income_inputs: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -176,6 +181,11 @@ class HouseholdBlock:
             )
         if np.any(Pi < 0) or not np.allclose(Pi.sum(axis=1), 1.0, atol=1e-10):
             raise ValueError(f"{self.name}: Pi must be non-negative with rows summing to 1")
+        if self.hours_rule not in ("interpolate", "intratemporal"):
+            raise ValueError(
+                f"{self.name}: hours_rule must be 'interpolate' or 'intratemporal', "
+                f"got {self.hours_rule!r}"
+            )
         object.__setattr__(self, "wealth_grid", grid)
         object.__setattr__(self, "productivity", e)
         object.__setattr__(self, "Pi", Pi)
@@ -299,6 +309,25 @@ class HouseholdBlock:
         z = _newton(residual, z0, x, e)
         return jnp.exp(z[..., 0]), jnp.exp(z[..., 1])
 
+    def hours_given_consumption(self, c: Array, guess: Array, values: Mapping[str, Any]) -> Array:
+        """Hours ``[n_wealth, n_income]`` at which ``−u_n(c, n) = u_c(c, n) ∂income/∂n`` for
+        consumption ``c``: closed form for :func:`crra_labor` with income linear in hours,
+        else a Newton solve in ``log n`` from ``guess``."""
+        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c.shape)
+        y_n = jax.grad(self._y(values), 1)
+        if self.preferences.family == "crra_labor" and self.linear_in_hours:
+            x = self.marginal_utility(c, guess, values)
+            slope = _elementwise(y_n, e, jnp.ones_like(c))
+            return _power(x * slope / values["vphi"], values["frisch"])
+        u = self._u(values)
+        u_c, u_n = jax.grad(u, 0), jax.grad(u, 1)
+
+        def residual(ln: Array, ci: Array, ei: Array) -> Array:
+            n = jnp.exp(ln)
+            return jnp.log(-u_n(ci, n)) - jnp.log(u_c(ci, n) * y_n(ei, n))
+
+        return jnp.exp(_newton(residual, jnp.log(guess), c, e))
+
     def static_choice(self, savings: Array, values: Mapping[str, Any]) -> tuple[Array, Array]:
         """Consumption and hours ``[n_wealth, n_income]`` of households who save ``savings``:
         the budget and the intratemporal condition, a one-dimensional root in hours."""
@@ -321,12 +350,16 @@ class HouseholdBlock:
         n = jnp.exp(ln)
         return R * a + y(e, n) - savings, n
 
-    def egm_step(self, marginal_next: Array, values: Mapping[str, Any]) -> HouseholdPolicy:
+    def egm_step(
+        self, marginal_next: Array, values: Mapping[str, Any], Pi: Array | None = None
+    ) -> HouseholdPolicy:
         """One backward EGM step: this period's policy given ``∂V/∂a`` of next period
-        (``[n_wealth, n_income]``) and this period's values (discount, return, prices …)."""
+        (``[n_wealth, n_income]``) and this period's values (discount, return, prices …);
+        ``Pi`` is this period's income transition (default the block's)."""
         a = jnp.asarray(self.wealth_grid, dtype=marginal_next.dtype)
         beta = values[self.discount]
-        expected = beta * marginal_next @ jnp.asarray(self.Pi, dtype=marginal_next.dtype).T
+        Pi = jnp.asarray(self.Pi if Pi is None else Pi, dtype=marginal_next.dtype)
+        expected = beta * marginal_next @ Pi.T
         c_endo, n_endo = self._euler_inverse(expected, values)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
         R = 1.0 + values[self.asset_return]
@@ -338,9 +371,14 @@ class HouseholdBlock:
         no_value = ~jnp.isfinite(a_endo[0])[None, :]
         a_endo = jnp.where(no_value, a[:, None] + jnp.arange(a.shape[0])[:, None], a_endo)
         if self.hours:
-            # as SSJ's hh_labor: consumption and hours interpolated, savings from the budget;
-            # at the borrowing limit, consumption and hours from the static problem
+            # consumption interpolated; hours interpolated too (SSJ's hh_labor, the default)
+            # or from the intratemporal condition at that consumption (hours_rule
+            # "intratemporal": it then holds at every grid point, not only at the endogenous
+            # ones); savings from the budget; at the borrowing limit, consumption and hours
+            # from the static problem
             c, n = at_grid(a, a_endo, c_endo), at_grid(a, a_endo, n_endo)
+            if self.hours_rule == "intratemporal":
+                n = self.hours_given_consumption(c, n, values)
             savings = R * a[:, None] + self._y(values)(e, n) - c
             binds = (savings < a[0]) | no_value
             limit = jnp.full_like(savings, a[0])
