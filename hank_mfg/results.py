@@ -38,9 +38,11 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
+import jax
 import numpy as np
 import xarray as xr
 
@@ -221,7 +223,10 @@ def _calibration_attrs(game: Any) -> dict[str, Any]:
         attrs[f"param_{key}"] = _attr_value(getattr(game, key))
     attrs["param_name"] = game.name
     cal = getattr(game, "calibration", None)
-    if cal is not None and hasattr(cal, "to_dict"):
+    if isinstance(cal, Mapping):  # a block model's values
+        for key, value in cal.items():
+            attrs["param_" + key] = _attr_value(value)
+    elif cal is not None and hasattr(cal, "to_dict"):
         for key, value in cal.to_dict().items():
             attrs["param_" + key.replace(".", "_")] = _attr_value(value)
         if getattr(cal, "employment", None) is not None:
@@ -250,11 +255,11 @@ def _model_variables(game: Any) -> tuple[dict[str, xr.Variable], dict[str, xr.Va
             np.asarray(tfp.Pi, dtype=np.float64),
             {"units": "1", "long_name": "TFP transition probabilities P(z' | z)"},
         )
-    hh = getattr(game, "household", None)
-    if hh is not None and hh.Pi_is_aggregate:
+    grid = game.household_grid()
+    if grid is not None and np.ndim(grid["income_transition"]) == 4:
         data["income_transition"] = xr.Variable(
             ("tfp_state", "tfp_state_next", "income", "income_next"),
-            np.asarray(hh.Pi, dtype=np.float64),
+            np.asarray(grid["income_transition"], dtype=np.float64),
             {"units": "1", "long_name": "income transition probabilities P(e' | e, z, z')"},
         )
     return data, coords
@@ -268,22 +273,24 @@ def _var(data: Any, dims: tuple[str, ...], name: str) -> xr.Variable:
 def to_xarray(solution: Any) -> xr.Dataset:
     """The solution as an ``xarray.Dataset`` (see the module docstring for its layout)."""
     game = solution.game
-    is_household = hasattr(game, "household")
+    grid = game.household_grid()
+    is_household = grid is not None
     data: dict[str, xr.Variable] = {}
     coords: dict[str, xr.Variable] = {}
     if is_household:
-        hh = game.household
-        n_a, n_e = hh.n_wealth, hh.n_income
         state_dims: tuple[str, ...] = ("wealth", "income")
         coords["wealth"] = xr.Variable(
-            "wealth", hh.wealth_grid, {"units": "consumption good", "long_name": "wealth"}
+            "wealth", grid["wealth"], {"units": "consumption good", "long_name": "wealth"}
         )
         coords["income"] = xr.Variable(
-            "income", hh.income, {"units": "wage units", "long_name": "income state y(e)"}
+            "income",
+            np.asarray(grid["income"]),
+            {"units": grid["income_units"], "long_name": grid["income_label"]},
         )
-        state_shape: tuple[int, ...] = (n_a, n_e)
-        if not hh.Pi_is_aggregate:
-            data["income_transition"] = _var(hh.Pi, ("income", "income_next"), "income_transition")
+        state_shape: tuple[int, ...] = (np.size(grid["wealth"]), np.size(grid["income"]))
+        Pi = grid["income_transition"]
+        if np.ndim(Pi) == 2:
+            data["income_transition"] = _var(Pi, ("income", "income_next"), "income_transition")
     else:
         state_dims = ("state",)
         state_shape = (game.n_states,)
@@ -348,16 +355,11 @@ def to_xarray(solution: Any) -> xr.Dataset:
         pdims = ("sample", "period", *state_dims)
         actions = np.asarray(path.actions)
         if is_household:
-            share = actions if game.shares is None else actions @ np.asarray(game.shares)
-            share = share.reshape(B, T1 - 1, *state_shape)
-            data["savings_share"] = _var(share, pdims, "savings_share")
-            r = np.asarray(path.agg.aux["r"])[:, :-1, None, None]
-            w = np.asarray(path.agg.aux["w"])[:, :-1, None, None]
-            m = (1 + r) * hh.wealth_grid[None, None, :, None] + w * hh.income[None, None, None, :]
-            low = hh.borrowing_limit
-            savings = low + share * (m - hh.c_min - low)
-            data["savings"] = _var(savings, pdims, "savings")
-            data["consumption"] = _var(m - savings, pdims, "consumption")
+            agg_now = jax.tree_util.tree_map(lambda x: x[:, :-1], path.agg)
+            choices = jax.vmap(jax.vmap(game.household_policy))(agg_now, path.actions)
+            for name in ("savings_share", "savings", "consumption"):
+                values = np.asarray(choices[name]).reshape(B, T1 - 1, *state_shape)
+                data[name] = _var(values, pdims, name)
         elif actions.ndim == 4:
             coords["action"] = xr.Variable(
                 "action", np.arange(actions.shape[-1]), {"units": "1", "long_name": "action index"}

@@ -191,3 +191,18 @@ def test_spg_on_discrete_shares_trains_as_the_seed_game(seed_games):
     loss_old = np.asarray(spg(old, config).history["loss"])
     loss_new = np.asarray(spg(new, config).history["loss"])
     np.testing.assert_allclose(loss_new, loss_old, rtol=1e-10)
+
+
+def test_results_of_a_block_model_are_those_of_the_built_in_economy(economies, tmp_path):
+    from hank_mfg.results import open_solution, to_netcdf, to_xarray
+
+    old, new = economies
+    config = SPGConfig(iterations=2, n_samples=2, eval_every=2, eval_samples=1, seed=2)
+    ds_old, ds_new = to_xarray(spg(old, config)), to_xarray(spg(new, config))
+    for name in ("savings_share", "savings", "consumption", "distribution", "value"):
+        np.testing.assert_allclose(ds_new[name], ds_old[name], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ds_new["income"], new.household.productivity)
+    assert ds_new.attrs["param_beta"] == new.calibration["beta"]
+    path = tmp_path / "block.nc"
+    to_netcdf(ds_new, path)
+    np.testing.assert_allclose(open_solution(path)["consumption"], ds_new["consumption"])

@@ -135,6 +135,20 @@ class MeanFieldGame(abc.ABC):
         then uses backward induction over the discrete actions."""
         return None
 
+    def household_grid(self) -> dict[str, Any] | None:
+        """For a game of households on a wealth × income grid: ``wealth`` ``[n_wealth]`` and
+        ``income`` ``[n_income]`` (the coordinate of each income state), ``income_label`` and
+        ``income_units`` (what that coordinate is), ``income_transition`` (``[n_income,
+        n_income]`` or ``[n_z, n_z, n_income, n_income]``); ``None`` (the default) for other
+        games, whose states results files keep flat."""
+        return None
+
+    def household_policy(self, agg: AggState, actions: Array) -> dict[str, Array] | None:
+        """For a game of households: the period's ``savings_share``, ``savings`` and
+        ``consumption`` ``[n_states]`` under the policy table ``actions`` (units of the good);
+        ``None`` (the default) for other games."""
+        return None
+
     def check_path(self, path: Any) -> float:
         """Inspect a rolled-out path before it is evaluated (e.g. warn when mass left the
         state space); returns the largest mass concerned (default: nothing to check, 0)."""

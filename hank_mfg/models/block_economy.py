@@ -336,6 +336,26 @@ class BlockEconomy(MeanFieldGame):
             lam = -jnp.expm1(jnp.log1p((value - best) / best) / (1.0 - sigma))
         return 100.0 * lam
 
+    def household_grid(self) -> dict[str, Any]:
+        """The grid for results files (see :meth:`MeanFieldGame.household_grid`)."""
+        block = self.household
+        Pi = block.Pi if self.income_transition_by_z is None else self.income_transition_by_z
+        return {
+            "wealth": block.wealth_grid,
+            "income": block.productivity,
+            "income_label": "productivity e",
+            "income_units": "1",
+            "income_transition": np.asarray(Pi),
+        }
+
+    def household_policy(self, agg: AggState, actions: Array) -> dict[str, Array]:
+        """Savings share, savings and consumption ``[n_states]`` of the policy table."""
+        share = actions if self.shares is None else actions @ self.shares
+        m = self.cash_on_hand(agg).ravel()
+        a_min = self._grid[0]
+        savings = a_min + share * (m - a_min)
+        return {"savings_share": share, "savings": savings, "consumption": m - savings}
+
     def check_path(self, path: Any, tol: float = 1e-6) -> float:
         """Warn if a path pushed mass beyond the top of the wealth grid; return the largest mass."""
         worst = float(jnp.max(path.agg.aux["mass_above_grid"]))

@@ -588,6 +588,25 @@ class HouseholdEconomy(MeanFieldGame):
             )
         return worst
 
+    def household_grid(self) -> dict[str, Any]:
+        """The grid for results files (see :meth:`MeanFieldGame.household_grid`)."""
+        hh = self.household
+        return {
+            "wealth": hh.wealth_grid,
+            "income": hh.income,
+            "income_label": "income state y(e)",
+            "income_units": "wage units",
+            "income_transition": hh.Pi,
+        }
+
+    def household_policy(self, agg: AggState, actions: Array) -> dict[str, Array]:
+        """Savings share, savings and consumption ``[n_states]`` of the policy table."""
+        share = actions if self.shares is None else actions @ self.shares
+        m = self.cash_on_hand(agg)
+        low, high = self.household.savings_bounds(m)
+        savings = low.ravel() + share * (high - low).ravel()
+        return {"savings_share": share, "savings": savings, "consumption": m.ravel() - savings}
+
     def exact_best_response(self, path: Any) -> BestResponse | None:
         """Backward EGM along each path (continuous share; see :func:`household_best_response`);
         ``None`` for discrete shares (evaluation maximises over them)."""
