@@ -19,7 +19,6 @@ is written here: the budget, the EGM step and the utility are the household bloc
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -30,8 +29,9 @@ import numpy as np
 
 from hank_mfg.core.checks import check_initial_distributions
 from hank_mfg.core.evaluation import BestResponse, policy_value
-from hank_mfg.core.game import AggState, Box, Discrete, MeanFieldGame
-from hank_mfg.core.kernel import GenericKernel, LotteryKernel, is_concrete
+from hank_mfg.core.game import AggState
+from hank_mfg.core.kernel import is_concrete
+from hank_mfg.models.household_game import HouseholdGame
 from hank_mfg.models.model import Model
 from hank_mfg.models.production import ConstantTFP, MarkovProcess, TFPProcess
 
@@ -43,7 +43,7 @@ __all__ = ["BlockEconomy"]
 C_FLOOR = 1e-10
 
 
-class BlockEconomy(MeanFieldGame):
+class BlockEconomy(HouseholdGame):
     """A :class:`~hank_mfg.models.model.Model` with exogenous hours as a mean-field game.
 
     Args:
@@ -117,7 +117,7 @@ class BlockEconomy(MeanFieldGame):
         )
         obs = tuple(observation)
         self.observation = obs
-        self._grid = jnp.asarray(block.wealth_grid)
+        self._wealth = jnp.asarray(block.wealth_grid)
         self._productivity = jnp.asarray(block.productivity)
         self._warned_grid = False
         agg0 = self.reset(jax.random.PRNGKey(0))
@@ -132,48 +132,6 @@ class BlockEconomy(MeanFieldGame):
         self.validate()
 
     # --- settings ----------------------------------------------------------------------------
-    def _set_choices(self, shares: Any, kernel: str) -> None:
-        if kernel not in ("lottery", "generic"):
-            raise ValueError(f"kernel must be 'lottery' or 'generic', got {kernel!r}")
-        if kernel == "generic" and shares is None:
-            raise ValueError("kernel='generic' needs discrete shares (a continuous share has none)")
-        self.kernel_kind = kernel
-        if shares is None:
-            self.action_space: Discrete | Box = Box(0.0, 1.0)
-            self.shares = None
-            return
-        sh = np.asarray(shares, dtype=float)
-        if sh.ndim != 1 or sh.size < 1 or not np.all((sh >= 0) & (sh <= 1)):
-            raise ValueError("shares must be a non-empty 1-d array of savings shares in [0, 1]")
-        self.action_space = Discrete(int(sh.size))
-        self.shares = jnp.asarray(sh)
-
-    def _set_terminal(self, terminal: Any, terminal_marginal: Any) -> None:
-        self._terminal_values = self.terminal_marginal = None
-        if isinstance(terminal, str):
-            if terminal not in ("none", "consume_wealth"):
-                raise ValueError(
-                    f"terminal must be 'none', 'consume_wealth' or an array of {self.n_states} "
-                    f"terminal values, got {terminal!r}"
-                )
-            self.terminal = terminal
-        else:
-            values = np.asarray(terminal, dtype=float)
-            if values.shape != (self.n_states,) or not np.all(np.isfinite(values)):
-                raise ValueError(
-                    f"terminal values must be a finite array of shape ({self.n_states},)"
-                )
-            self.terminal, self._terminal_values = "values", jnp.asarray(values)
-        if terminal_marginal is not None:
-            marginal = np.asarray(terminal_marginal, dtype=float)
-            if self.terminal != "values":
-                raise ValueError("terminal_marginal needs terminal values (an array)")
-            if marginal.shape != (self.n_states,) or not np.all(np.isfinite(marginal)):
-                raise ValueError(
-                    f"terminal_marginal must be a finite array of shape ({self.n_states},)"
-                )
-            self.terminal_marginal = jnp.asarray(marginal)
-
     def _set_income_transition(self, income_transition: Any) -> None:
         self.income_transition_by_z = None
         if income_transition is None:
@@ -201,7 +159,7 @@ class BlockEconomy(MeanFieldGame):
                 f"{wealth:.4g}: choose initial_distributions with positive wealth"
             )
         m = np.asarray(self.cash_on_hand(agg0))
-        a_min = float(self._grid[0])
+        a_min = float(self._wealth[0])
         if np.any(m <= a_min):
             raise ValueError(
                 f"borrowing limit {a_min:g} is below the natural borrowing limit at the initial "
@@ -214,7 +172,7 @@ class BlockEconomy(MeanFieldGame):
         d = mu.reshape(block.n_wealth, block.n_income)
         values: dict[str, Any] = dict(self.calibration)
         aux = {
-            self.wealth: jnp.sum(d.sum(axis=1) * self._grid),
+            self.wealth: jnp.sum(d.sum(axis=1) * self._wealth),
             self.shock: self.tfp.level(z).astype(mu.dtype),
         }
         if self.labour not in self.calibration:
@@ -230,18 +188,7 @@ class BlockEconomy(MeanFieldGame):
     def _values(self, agg: AggState) -> dict[str, Any]:
         return {**self.calibration, **agg.aux}
 
-    def observe(self, agg: AggState) -> Array:
-        return jnp.stack([agg.aux[name] for name in self.observation])
-
     # --- law of motion -----------------------------------------------------------------------
-    def reset(self, key: Array) -> AggState:
-        k = self.initial_distributions.shape[0]
-        mu0 = self.initial_distributions[jax.random.randint(key, (), 0, k)]
-        return self.make_agg(mu0, self.tfp.initial(), 0)
-
-    def next_noise(self, key: Array, agg: AggState) -> Any:
-        return self.tfp.next(key, agg.z)
-
     def cash_on_hand(self, agg: AggState) -> Array:
         """``(1 + r) a + income(e, …)`` at this period's aggregates, ``[n_wealth, n_income]``."""
         shape = (self.household.n_wealth, self.household.n_income)
@@ -253,88 +200,14 @@ class BlockEconomy(MeanFieldGame):
             return jnp.asarray(self.household.Pi)
         return self.income_transition_by_z[z, z_next]
 
-    def lottery_kernel(self, agg: AggState, z_next: Any) -> LotteryKernel:
-        """The period's kernel: the wealth lottery, then the income transition."""
-        m = self.cash_on_hand(agg)
-        return LotteryKernel(
-            wealth_grid=self._grid.astype(m.dtype),
-            low=jnp.full_like(m, self._grid[0]),
-            high=m,
-            Pi=self.income_transition(agg.z, z_next).astype(m.dtype),
-            shares=self.shares,
-        )
-
-    def kernel(self, agg: AggState, z_next: Any) -> LotteryKernel | GenericKernel:
-        lottery = self.lottery_kernel(agg, z_next)
-        return lottery.to_generic() if self.kernel_kind == "generic" else lottery
-
-    def step(self, key: Array, agg: AggState, policy: Array, kernel: Any = None) -> AggState:
-        z_next = self.next_noise(key, agg)
-        kernel = self.kernel(agg, z_next) if kernel is None else kernel
-        nxt = self.make_agg(kernel.forward(agg.mu, policy), z_next, agg.t + 1)
-        lottery = self.lottery_kernel(agg, z_next) if self.kernel_kind == "generic" else kernel
-        above = lottery.mass_above_grid(agg.mu, policy)
-        return nxt.replace(aux={**nxt.aux, "mass_above_grid": above})
-
     # --- payoffs -----------------------------------------------------------------------------
-    def consumption(self, agg: AggState, policy: Array | None = None) -> Array:
-        """Consumption per state and choice ``[n_states, n_choices]`` (a continuous share:
-        one column, for the shares ``policy``)."""
-        m = self.cash_on_hand(agg)
-        a_min = self._grid[0]
-        x = self.shares[None, None, :] if policy is None else policy.reshape(m.shape + (1,))
-        a_next = a_min + x * (m - a_min)[..., None]
-        return (m[..., None] - a_next).reshape(self.n_states, -1)
-
     def _utility(self, agg: AggState, c: Array) -> Array:
         c = jnp.maximum(c, C_FLOOR)
         return self.household.utility(c, jnp.ones_like(c), self._values(agg))
 
-    def _last_period_override(self, agg: AggState, flow: Array) -> Array:
-        if self.terminal != "consume_wealth":
-            return flow
-        all_in = self._utility(agg, self.cash_on_hand(agg)).reshape(self.n_states, 1)
-        return jnp.where(agg.t == self.horizon - 1, jnp.broadcast_to(all_in, flow.shape), flow)
-
-    def reward(self, agg: AggState, next_agg: AggState) -> Array:
-        if self.shares is None:
-            raise TypeError(f"{self.name} has a continuous savings choice: use policy_reward")
-        return self._last_period_override(agg, self._utility(agg, self.consumption(agg)))
-
-    def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
-        if self.shares is not None:
-            return super().policy_reward(agg, next_agg, policy)
-        flow = self._utility(agg, self.consumption(agg, policy))
-        return self._last_period_override(agg, flow)[:, 0]
-
-    def terminal_value(self, agg: AggState) -> Array:
-        if self._terminal_values is None:
-            return jnp.zeros(self.n_states, dtype=agg.mu.dtype)
-        return self._terminal_values.astype(agg.mu.dtype)
-
-    def consumption_equivalent(self, value: Array, best_response_value: Array) -> Array | None:
-        """Exploitability as a permanent consumption cut, per state, in percent (CRRA
-        preferences, see :meth:`~hank_mfg.core.game.MeanFieldGame.consumption_equivalent`);
-        ``None`` for other preferences.
-
-        With ``u(c) = c^(1−σ)/(1−σ)`` (``σ = 1/eis``) ``λ = 1 − (V_π / V_BR)^(1/(1−σ))``;
-        with log utility ``λ = 1 − exp((V_π − V_BR) / D)``, ``D`` the discounted number of
-        periods the value counts (``Σ_{t<T} β^t``, plus ``β^T/(1 − β)`` with terminal values).
-        Assumes the terminal value is homogeneous in consumption (none, the last period's cash
-        on hand, or an infinite-horizon value of this household's preferences).
-        """
-        if self.household.preferences.family != "crra":
-            return None
-        value, best = jnp.asarray(value), jnp.asarray(best_response_value)
-        beta, sigma = self.discount, 1.0 / self.calibration["eis"]
-        if sigma == 1.0:
-            periods = (1.0 - beta**self.horizon) / (1.0 - beta)
-            if self.terminal == "values":
-                periods += beta**self.horizon / (1.0 - beta)
-            lam = -jnp.expm1((value - best) / periods)
-        else:  # 1 − (V_π/V_BR)^(1/(1−σ)), without cancellation for small gains
-            lam = -jnp.expm1(jnp.log1p((value - best) / best) / (1.0 - sigma))
-        return 100.0 * lam
+    def _crra(self) -> float | None:
+        crra = self.household.preferences.family == "crra"
+        return 1.0 / self.calibration["eis"] if crra else None
 
     def household_grid(self) -> dict[str, Any]:
         """The grid for results files (see :meth:`MeanFieldGame.household_grid`)."""
@@ -348,58 +221,7 @@ class BlockEconomy(MeanFieldGame):
             "income_transition": np.asarray(Pi),
         }
 
-    def household_policy(self, agg: AggState, actions: Array) -> dict[str, Array]:
-        """Savings share, savings and consumption ``[n_states]`` of the policy table."""
-        share = actions if self.shares is None else actions @ self.shares
-        m = self.cash_on_hand(agg).ravel()
-        a_min = self._grid[0]
-        savings = a_min + share * (m - a_min)
-        return {"savings_share": share, "savings": savings, "consumption": m - savings}
-
-    def check_path(self, path: Any, tol: float = 1e-6) -> float:
-        """Warn if a path pushed mass beyond the top of the wealth grid; return the largest mass."""
-        worst = float(jnp.max(path.agg.aux["mass_above_grid"]))
-        if worst > tol and not self._warned_grid:
-            self._warned_grid = True  # once per economy: training evaluates many paths
-            warnings.warn(
-                f"{self.name}: up to {worst:.3g} of the population chose wealth above the top of "
-                f"the grid ({float(self._grid[-1]):g}) and was placed on the top point; raise "
-                "the grid's maximum wealth",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return worst
-
-    def state_features(self) -> Array:
-        """Normalised grid coordinates ``[n_states, 2]`` (wealth index, income index)."""
-        n_a, n_e = self.household.n_wealth, self.household.n_income
-        ia, ie = jnp.meshgrid(jnp.arange(n_a), jnp.arange(n_e), indexing="ij")
-        return jnp.stack([ia.ravel() / (n_a - 1), ie.ravel() / max(n_e - 1, 1)], axis=1)
-
-    def uniform_policy(self) -> Array:
-        """Every discrete choice with equal probability, or share ½ when continuous."""
-        if self.shares is None:
-            return jnp.full(self.n_states, 0.5)
-        return jnp.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
-
     # --- the exact best response -------------------------------------------------------------
-    def savings_share(self, agg: AggState, savings: Array) -> Array:
-        """The share ``x`` that gives ``savings`` ``[n_wealth, n_income]``, ``[n_states]``."""
-        m = self.cash_on_hand(agg)
-        a_min = self._grid[0]
-        span = jnp.where(m > a_min, m - a_min, 1.0)
-        return jnp.clip((savings - a_min) / span, 0.0, 1.0).ravel()
-
-    def _terminal_marginal(self, agg_T: AggState) -> Array:
-        """``∂V_T/∂a`` of the terminal condition, ``[n_wealth, n_income]``."""
-        shape = (self.household.n_wealth, self.household.n_income)
-        if self.terminal != "values":
-            return jnp.zeros(shape, dtype=agg_T.mu.dtype)
-        if self.terminal_marginal is not None:
-            return self.terminal_marginal.reshape(shape).astype(agg_T.mu.dtype)
-        v = self.terminal_value(agg_T).reshape(shape)
-        return jnp.gradient(v, self._grid.astype(v.dtype), axis=0)
-
     def backward_shares(self, agg: AggState) -> Array:
         """Best-response savings shares along one path (dates ``0…T``), ``[horizon, n_states]``:
         the household block's EGM step backwards from the terminal condition."""
@@ -423,7 +245,7 @@ class BlockEconomy(MeanFieldGame):
                 marginal = jnp.where(last, all_in, marginal)
             return marginal, self.savings_share(agg_t, policy.savings)
 
-        start = self._terminal_marginal(agg_T)
+        start = self.terminal_marginal_value(agg_T)
         _, shares = jax.lax.scan(period, start, (agg_now, z_next, is_last), reverse=True)
         return shares
 

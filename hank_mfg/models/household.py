@@ -22,7 +22,6 @@ prices clear factor markets every period: ``K = Σ mu·a``, ``L = Σ mu·ℓ(e)`
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,9 +35,10 @@ from flax import struct
 from hank_mfg.calibration.income import check_grid, check_stochastic_matrix
 from hank_mfg.core.checks import check_in_range, check_initial_distributions
 from hank_mfg.core.evaluation import BestResponse, policy_value
-from hank_mfg.core.game import AggState, Box, Discrete, MeanFieldGame
-from hank_mfg.core.kernel import GenericKernel, LotteryKernel, is_concrete
+from hank_mfg.core.game import AggState
+from hank_mfg.core.kernel import is_concrete
 from hank_mfg.core.rollout import MeanFieldPath
+from hank_mfg.models.household_game import HouseholdGame
 from hank_mfg.models.production import CobbDouglas, ConstantTFP, MarkovProcess, TFPProcess
 
 Array = jax.Array
@@ -300,7 +300,7 @@ def savings_share(household: Household, savings: Array, r: Array, w: Array) -> A
     return jnp.clip((savings - low) / span, 0.0, 1.0).ravel()
 
 
-class HouseholdEconomy(MeanFieldGame):
+class HouseholdEconomy(HouseholdGame):
     """A heterogeneous-household economy as a mean-field game.
 
     Each period: prices ``(r, w)`` from the firm's marginal products at ``K = Σ mu·a``,
@@ -358,48 +358,12 @@ class HouseholdEconomy(MeanFieldGame):
             raise ValueError("an income transition Pi(e'|e,z,z') needs a MarkovProcess tfp")
         if household.Pi_is_aggregate and np.shape(self.tfp.levels)[0] != household.Pi.shape[0]:
             raise ValueError("tfp.levels and household.Pi disagree on the number of z states")
-        if kernel not in ("lottery", "generic"):
-            raise ValueError(f"kernel must be 'lottery' or 'generic', got {kernel!r}")
-        if kernel == "generic" and shares is None:
-            raise ValueError("kernel='generic' needs discrete shares (a continuous share has none)")
-        self.kernel_kind = kernel
         self.name = name
         self.horizon = horizon
         self.discount = household.beta
         self.n_states = household.n_states
-        if shares is None:
-            self.action_space: Discrete | Box = Box(0.0, 1.0)
-            self.shares = None
-        else:
-            sh = np.asarray(shares, dtype=float)
-            if sh.ndim != 1 or sh.size < 1 or not np.all((sh >= 0) & (sh <= 1)):
-                raise ValueError("shares must be a non-empty 1-d array of savings shares in [0, 1]")
-            self.action_space = Discrete(int(sh.size))
-            self.shares = jnp.asarray(sh)
-        if isinstance(terminal, str):
-            if terminal not in ("none", "consume_wealth"):
-                raise ValueError(
-                    f"terminal must be 'none', 'consume_wealth' or an array of {self.n_states} "
-                    f"terminal values, got {terminal!r}"
-                )
-            self.terminal, self._terminal_values = terminal, None
-        else:
-            values = np.asarray(terminal, dtype=float)
-            if values.shape != (self.n_states,) or not np.all(np.isfinite(values)):
-                raise ValueError(
-                    f"terminal values must be a finite array of shape ({self.n_states},)"
-                )
-            self.terminal, self._terminal_values = "values", jnp.asarray(values)
-        self.terminal_marginal = None
-        if terminal_marginal is not None:
-            marginal = np.asarray(terminal_marginal, dtype=float)
-            if self.terminal != "values":
-                raise ValueError("terminal_marginal needs terminal values (an array)")
-            if marginal.shape != (self.n_states,) or not np.all(np.isfinite(marginal)):
-                raise ValueError(
-                    f"terminal_marginal must be a finite array of shape ({self.n_states},)"
-                )
-            self.terminal_marginal = jnp.asarray(marginal)
+        self._set_choices(shares, kernel)
+        self._set_terminal(terminal, terminal_marginal)
         obs = tuple(observation)
         if not obs or any(o not in OBSERVABLES for o in obs):
             raise ValueError(f"observation must name aggregates from {OBSERVABLES}, got {obs!r}")
@@ -450,18 +414,7 @@ class HouseholdEconomy(MeanFieldGame):
             "mass_above_grid": jnp.zeros((), dtype=mu.dtype),
         }
 
-    def observe(self, agg: AggState) -> Array:
-        return jnp.stack([agg.aux[name] for name in self.observation])
-
     # --- law of motion -----------------------------------------------------------------------
-    def reset(self, key: Array) -> AggState:
-        k = self.initial_distributions.shape[0]
-        mu0 = self.initial_distributions[jax.random.randint(key, (), 0, k)]
-        return self.make_agg(mu0, self.tfp.initial(), 0)
-
-    def next_noise(self, key: Array, agg: AggState) -> Any:
-        return self.tfp.next(key, agg.z)
-
     def income_transition(self, z: Any, z_next: Any) -> Array:
         """``Pi(e' | e)`` of this period, ``[n_income, n_income]``."""
         Pi = jnp.asarray(self.household.Pi)
@@ -471,123 +424,18 @@ class HouseholdEconomy(MeanFieldGame):
         """Cash on hand at this period's prices, ``[n_wealth, n_income]``."""
         return self.household.cash_on_hand(agg.aux["r"], agg.aux["w"])
 
-    def lottery_kernel(self, agg: AggState, z_next: Any) -> LotteryKernel:
-        """The period's kernel as a lottery over wealth followed by the income transition."""
-        low, high = self.household.savings_bounds(self.cash_on_hand(agg))
-        return LotteryKernel(
-            wealth_grid=self._wealth.astype(low.dtype),
-            low=low,
-            high=high,
-            Pi=self.income_transition(agg.z, z_next).astype(low.dtype),
-            shares=self.shares,
-        )
-
-    def kernel(self, agg: AggState, z_next: Any) -> LotteryKernel | GenericKernel:
-        lottery = self.lottery_kernel(agg, z_next)
-        return lottery.to_generic() if self.kernel_kind == "generic" else lottery
-
-    def step(self, key: Array, agg: AggState, policy: Array, kernel: Any = None) -> AggState:
-        z_next = self.next_noise(key, agg)
-        kernel = self.kernel(agg, z_next) if kernel is None else kernel
-        nxt = self.make_agg(kernel.forward(agg.mu, policy), z_next, agg.t + 1)
-        lottery = self.lottery_kernel(agg, z_next) if self.kernel_kind == "generic" else kernel
-        above = lottery.mass_above_grid(agg.mu, policy)
-        return nxt.replace(aux={**nxt.aux, "mass_above_grid": above})
+    def savings_bounds(self, agg: AggState) -> tuple[Array, Array]:
+        """Next wealth at share 0 (``a_min``) and share 1 (``m − c_min``)."""
+        return self.household.savings_bounds(self.cash_on_hand(agg))
 
     # --- payoffs -----------------------------------------------------------------------------
-    def consumption(self, agg: AggState, policy: Array | None = None) -> Array:
-        """Consumption per state and choice ``[n_states, n_choices]`` (continuous: one column)."""
-        m = self.cash_on_hand(agg)
-        low, high = self.household.savings_bounds(m)
-        x = self.shares[None, None, :] if policy is None else policy.reshape(m.shape + (1,))
-        a_next = low[..., None] + x * (high - low)[..., None]
-        return (m[..., None] - a_next).reshape(self.n_states, -1)
+    def _utility(self, agg: AggState, c: Array) -> Array:
+        return self.household.utility(c)
 
-    def _last_period_override(self, agg: AggState, flow: Array) -> Array:
-        if self.terminal != "consume_wealth":
-            return flow
-        all_in = self.household.utility(self.cash_on_hand(agg)).reshape(self.n_states, 1)
-        return jnp.where(agg.t == self.horizon - 1, jnp.broadcast_to(all_in, flow.shape), flow)
-
-    def reward(self, agg: AggState, next_agg: AggState) -> Array:
-        if self.shares is None:
-            raise TypeError(
-                f"{self.name} has a continuous savings choice: use policy_reward; its best "
-                "response is solved by the endogenous-grid method"
-            )
-        return self._last_period_override(agg, self.household.utility(self.consumption(agg)))
-
-    def policy_reward(self, agg: AggState, next_agg: AggState, policy: Array) -> Array:
-        if self.shares is not None:
-            return super().policy_reward(agg, next_agg, policy)
-        flow = self.household.utility(self.consumption(agg, policy))
-        return self._last_period_override(agg, flow)[:, 0]
-
-    def terminal_value(self, agg: AggState) -> Array:
-        if self._terminal_values is None:
-            return jnp.zeros(self.n_states, dtype=agg.mu.dtype)
-        return self._terminal_values.astype(agg.mu.dtype)
-
-    def consumption_equivalent(self, value: Array, best_response_value: Array) -> Array:
-        """Exploitability as a permanent consumption cut, per state, in percent.
-
-        ``λ(s)`` solves ``V_π(s) = V_BR,λ(s)``, the value of the best response with its
-        consumption scaled by ``1 − λ`` in every period (``λ`` in percent of consumption; it is
-        >= 0 where the best response gains). With CRRA utility ``u(c) = c^(1−σ)/(1−σ)`` every
-        flow utility scales by ``(1 − λ)^(1−σ)``, so
-
-            λ = 1 − (V_π / V_BR)^(1/(1−σ));
-
-        with log utility (``σ = 1``) ``V_BR,λ = V_BR + log(1 − λ) D``, so
-        ``λ = 1 − exp((V_π − V_BR) / D)`` with ``D`` the discounted number of periods the value
-        counts: ``Σ_{t<T} β^t``, plus ``β^T / (1 − β)`` when the terminal value is an array.
-
-        Assumes the terminal value is homogeneous in consumption: zero (``"none"``), all cash
-        on hand consumed in the last period (``"consume_wealth"``, a period like the others),
-        or an array that is an infinite-horizon value function of a consumption stream with
-        this household's ``β`` and ``σ`` (e.g. a stationary value function); other terminal
-        arrays make ``λ`` approximate. The floor on consumption (1e-10) is ignored.
-
-        Args:
-            value: the policy's value at date 0, ``[n_samples, n_states]`` (utility).
-            best_response_value: the best response's value at date 0, same shape.
-
-        Returns:
-            ``λ`` in percent of consumption, ``[n_samples, n_states]``.
-        """
-        value = jnp.asarray(value)
-        best = jnp.asarray(best_response_value)
-        beta, crra = self.discount, self.household.crra
-        if crra == 1.0:
-            periods = (1.0 - beta**self.horizon) / (1.0 - beta)
-            if self.terminal == "values":
-                periods += beta**self.horizon / (1.0 - beta)
-            lam = -jnp.expm1((value - best) / periods)
-        else:  # 1 − (V_π/V_BR)^(1/(1−σ)), without cancellation for small gains
-            lam = -jnp.expm1(jnp.log1p((value - best) / best) / (1.0 - crra))
-        return 100.0 * lam
+    def _crra(self) -> float:
+        return self.household.crra
 
     # --- helpers for users and solvers -------------------------------------------------------
-    def state_features(self) -> Array:
-        """Normalised grid coordinates ``[n_states, 2]`` (wealth index, income index in [0, 1])."""
-        n_a, n_e = self.household.n_wealth, self.household.n_income
-        ia, ie = jnp.meshgrid(jnp.arange(n_a), jnp.arange(n_e), indexing="ij")
-        return jnp.stack([ia.ravel() / (n_a - 1), ie.ravel() / max(n_e - 1, 1)], axis=1)
-
-    def check_path(self, path: Any, tol: float = 1e-6) -> float:
-        """Warn if a path pushed mass beyond the top of the wealth grid; return the largest mass."""
-        worst = float(jnp.max(path.agg.aux["mass_above_grid"]))
-        if worst > tol and not self._warned_grid:
-            self._warned_grid = True  # once per economy: training evaluates many paths
-            warnings.warn(
-                f"{self.name}: up to {worst:.3g} of the population chose wealth above the top of "
-                f"the grid ({float(self._wealth[-1]):g}) and was placed on the top point; raise "
-                "the grid's maximum wealth",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return worst
-
     def household_grid(self) -> dict[str, Any]:
         """The grid for results files (see :meth:`MeanFieldGame.household_grid`)."""
         hh = self.household
@@ -599,40 +447,13 @@ class HouseholdEconomy(MeanFieldGame):
             "income_transition": hh.Pi,
         }
 
-    def household_policy(self, agg: AggState, actions: Array) -> dict[str, Array]:
-        """Savings share, savings and consumption ``[n_states]`` of the policy table."""
-        share = actions if self.shares is None else actions @ self.shares
-        m = self.cash_on_hand(agg)
-        low, high = self.household.savings_bounds(m)
-        savings = low.ravel() + share * (high - low).ravel()
-        return {"savings_share": share, "savings": savings, "consumption": m.ravel() - savings}
-
     def exact_best_response(self, path: Any) -> BestResponse | None:
         """Backward EGM along each path (continuous share; see :func:`household_best_response`);
         ``None`` for discrete shares (evaluation maximises over them)."""
         return household_best_response(self, path)
 
-    def uniform_policy(self) -> Array:
-        """Every discrete choice with equal probability, or share ½ when continuous."""
-        if self.shares is None:
-            return jnp.full(self.n_states, 0.5)
-        return jnp.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
-
 
 # --- the exact best response: backward EGM along the path -------------------------------------
-
-
-def _terminal_marginal(game: HouseholdEconomy, agg_T: Any) -> Array:
-    """``V'_T(a, e)`` implied by the game's terminal condition, ``[n_wealth, n_income]``."""
-    hh = game.household
-    shape = (hh.n_wealth, hh.n_income)
-    if game.terminal == "values":
-        if game.terminal_marginal is not None:
-            return game.terminal_marginal.reshape(shape).astype(agg_T.mu.dtype)
-        v = game.terminal_value(agg_T).reshape(shape)
-        a = jnp.asarray(hh.wealth_grid, dtype=v.dtype)
-        return jnp.gradient(v, a, axis=0)
-    return jnp.zeros(shape, dtype=agg_T.mu.dtype)
 
 
 def backward_egm(game: HouseholdEconomy, agg: Any) -> Array:
@@ -661,9 +482,8 @@ def backward_egm(game: HouseholdEconomy, agg: Any) -> Array:
             marginal = policy.marginal_value
         return marginal, share
 
-    _, shares = jax.lax.scan(
-        period, _terminal_marginal(game, agg_T), (agg_now, z_next, is_last), reverse=True
-    )
+    start = game.terminal_marginal_value(agg_T)
+    _, shares = jax.lax.scan(period, start, (agg_now, z_next, is_last), reverse=True)
     return shares
 
 
