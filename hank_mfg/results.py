@@ -211,8 +211,9 @@ def _employment_durations(employment: Any) -> dict[str, Any]:
 def _calibration_attrs(game: Any) -> dict[str, Any]:
     """The game's settings and blocks, then every parameter of its calibration (``param_*``).
 
-    The calibration (``game.calibration``, kept by the model builders) is written in full from
-    its ``to_dict()``: dotted keys flattened with ``_``, vectors as arrays, matrices as JSON.
+    A block model's parameters (``game.parameters``) are written as they are; the calibration
+    (``game.calibration``, kept by the model builders) in full from its ``to_dict()``: dotted
+    keys flattened with ``_``, vectors as arrays, matrices as JSON.
     """
     attrs: dict[str, Any] = _block_attrs("", game, skip=("name", "terminal_marginal"))
     skips = {"household": ("wealth_grid", "income", "Pi"), "tfp": ("Pi",)}
@@ -222,11 +223,12 @@ def _calibration_attrs(game: Any) -> dict[str, Any]:
     for key in ("horizon", "discount", "n_states"):
         attrs[f"param_{key}"] = _attr_value(getattr(game, key))
     attrs["param_name"] = game.name
-    cal = getattr(game, "calibration", None)
-    if isinstance(cal, Mapping):  # a block model's values
-        for key, value in cal.items():
+    parameters = getattr(game, "parameters", None)
+    if isinstance(parameters, Mapping):  # a block model's values
+        for key, value in parameters.items():
             attrs["param_" + key] = _attr_value(value)
-    elif cal is not None and hasattr(cal, "to_dict"):
+    cal = getattr(game, "calibration", None)
+    if cal is not None and hasattr(cal, "to_dict"):
         for key, value in cal.to_dict().items():
             attrs["param_" + key.replace(".", "_")] = _attr_value(value)
         if getattr(cal, "employment", None) is not None:

@@ -1,4 +1,4 @@
-"""A block model as a mean-field game: the same numbers as the built-in household economy."""
+"""A block model as a mean-field game: a model written by hand equals the built-in one."""
 
 import jax
 import jax.numpy as jnp
@@ -21,9 +21,9 @@ def economies():
     """The built-in Aiyagari economy with TFP noise, and the same model written as blocks."""
     old = aiyagari(aiyagari_1994(n_wealth=30), tfp=LogAR1TFP(rho=0.9, sigma=0.02), horizon=10)
     hh = old.household
-    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.income, hh.Pi)
-    values = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": old.firm.alpha}
-    values["delta"] = old.firm.delta
+    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.productivity, hh.Pi)
+    p = old.parameters
+    values = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"], "delta": p["delta"]}
     new = BlockEconomy(Model(block, [firm], name="aiyagari"), values, tfp=old.tfp, horizon=10)
     return old, new
 
@@ -70,8 +70,9 @@ def seed_games():
 
     old = seed_macro(horizon=6)
     hh = old.household
-    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.income, hh.Pi)
-    values = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": old.firm.alpha, "delta": 0.0}
+    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.productivity, hh.Pi)
+    p = old.parameters
+    values = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"], "delta": 0.0}
     new = BlockEconomy(
         Model(block, [firm], name="seed_macro"),
         values,
@@ -106,22 +107,22 @@ def test_markov_income_transition_equals_the_krusell_smith_game():
 
     old = krusell_smith(krusell_smith_1998(n_wealth=30), horizon=8)
     hh = old.household
-    ell = float(hh.labour[1])
-    home = float(hh.income[0])
+    ell, home = old.parameters["ell"], old.parameters["home"]
 
     def income(e, w, ell, home):
         """Wage income of the employed (``e = ℓ``), home production ``μ ℓ w`` otherwise."""
         return w * (e + (home / ell) * (ell - e))
 
-    block = HouseholdBlock(crra(), income, hh.wealth_grid, hh.labour, np.eye(2))
-    values = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": old.firm.alpha}
-    values.update({"delta": old.firm.delta, "ell": ell, "home": home})
+    block = HouseholdBlock(crra(), income, hh.wealth_grid, hh.productivity, np.eye(2))
+    p = old.parameters
+    values = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"], "delta": p["delta"]}
+    values.update({"ell": ell, "home": home})
     new = BlockEconomy(
         Model(block, [firm], name="krusell_smith"),
         values,
         tfp=old.tfp,
         horizon=8,
-        income_transition=hh.Pi,
+        income_transition=old.income_transition_by_z,
         initial_distributions=old.initial_distributions[0],
     )
     policy = 0.2 + 0.6 * jnp.linspace(0.0, 1.0, old.n_states)
@@ -141,19 +142,10 @@ def test_terminal_values_and_their_marginal_enter_the_best_response(economies):
     n = old.n_states
     values = jnp.linspace(-30.0, -10.0, n)
     marginal = jnp.linspace(2.0, 0.1, n)
-    from hank_mfg.models.household import HouseholdEconomy
-
-    old_t = HouseholdEconomy(
-        old.household,
-        old.firm,
-        tfp=old.tfp,
-        horizon=10,
-        terminal=values,
-        terminal_marginal=marginal,
-    )
+    old_t = old.with_settings(horizon=10, terminal=values, terminal_marginal=marginal)
     new_t = BlockEconomy(
         new.model,
-        new.calibration,
+        new.parameters,
         tfp=new.tfp,
         horizon=10,
         terminal=values,
@@ -181,7 +173,7 @@ def test_terminal_values_and_their_marginal_enter_the_best_response(economies):
 def test_bad_game_settings_raise(economies, kwargs, match):
     _, new = economies
     with pytest.raises(ValueError, match=match):
-        BlockEconomy(new.model, new.calibration, tfp=new.tfp, horizon=3, **kwargs)
+        BlockEconomy(new.model, new.parameters, tfp=new.tfp, horizon=3, **kwargs)
 
 
 @pytest.mark.filterwarnings("ignore:seed_macro. up to")
@@ -202,7 +194,9 @@ def test_results_of_a_block_model_are_those_of_the_built_in_economy(economies, t
     for name in ("savings_share", "savings", "consumption", "distribution", "value"):
         np.testing.assert_allclose(ds_new[name], ds_old[name], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ds_new["income"], new.household.productivity)
-    assert ds_new.attrs["param_beta"] == new.calibration["beta"]
+    np.testing.assert_allclose(ds_old["income"], old.household.productivity)
+    assert ds_new.attrs["param_beta"] == new.parameters["beta"]
+    assert ds_old.attrs["param_household_beta"] == old.calibration.household.beta
     path = tmp_path / "block.nc"
     to_netcdf(ds_new, path)
     np.testing.assert_allclose(open_solution(path)["consumption"], ds_new["consumption"])

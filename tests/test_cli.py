@@ -141,7 +141,7 @@ def test_quantecon_preset_takes_its_settings(monkeypatch, tmp_path):
     with pytest.raises(Stop):
         main([*argv, "--set", "n_wealth=30", "--set", "crra=5", "--out", str(tmp_path / "q.nc")])
     hh = seen["game"].household
-    assert np.size(hh.wealth_grid) == 30 and hh.crra == 5.0
+    assert np.size(hh.wealth_grid) == 30 and seen["game"].parameters["eis"] == 1 / 5.0
     assert float(np.max(hh.wealth_grid)) == pytest.approx(20.0)  # still QuantEcon's grid
 
 

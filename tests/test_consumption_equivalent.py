@@ -11,7 +11,7 @@ import pytest
 from hank_mfg.calibration import LogAR1TFP, aiyagari_1994
 from hank_mfg.cli import main
 from hank_mfg.core import constant_policy, evaluate
-from hank_mfg.models import LinearQuadratic, aiyagari, crra_utility
+from hank_mfg.models import LinearQuadratic, aiyagari
 from hank_mfg.solvers.solution import Solution
 
 KEY = jax.random.PRNGKey(7)
@@ -24,7 +24,8 @@ def _economy(crra, terminal):
     if terminal == "stationary":
         # the value of consuming c̄(s) forever: homogeneous in consumption like a stationary value
         c_bar = 0.5 + jnp.arange(16.0) / 16.0
-        terminal = np.asarray(crra_utility(c_bar, crra)) / (1.0 - cal.household.beta)
+        u_bar = np.log(c_bar) if crra == 1.0 else c_bar ** (1.0 - crra) / (1.0 - crra)
+        terminal = np.asarray(u_bar) / (1.0 - cal.household.beta)
     game = aiyagari(cal, tfp=LogAR1TFP(0.9, 0.05), horizon=3, shares=SHARES, terminal=terminal)
     return game, c_bar
 
@@ -33,7 +34,10 @@ def _economy(crra, terminal):
 def _scaled_best_response_value(game, agg, actions, c_bar, scale):
     """Value of the best response's ``actions`` on one path with consumption times ``scale``
     in every period (and in the terminal consumption stream ``c_bar``), by the recursion."""
-    u = game.household.utility
+
+    def u(c):
+        return game.household.utility(c, jnp.ones_like(c), game.parameters)
+
     v = jnp.zeros(game.n_states) if c_bar is None else u(scale * c_bar) / (1.0 - game.discount)
     for t in reversed(range(game.horizon)):
         now = jax.tree_util.tree_map(lambda x, t=t: x[t], agg)

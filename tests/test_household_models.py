@@ -18,13 +18,15 @@ from hank_mfg.calibration import (
 from hank_mfg.calibration import seed_macro as seed_macro_calibration
 from hank_mfg.core import LotteryKernel, constant_policy, rollout
 from hank_mfg.models import (
-    CobbDouglas,
-    Household,
-    HouseholdEconomy,
+    BlockEconomy,
+    HouseholdBlock,
+    Model,
     aiyagari,
+    crra,
     krusell_smith,
     seed_macro,
 )
+from hank_mfg.models.aiyagari import firm, wage_income
 
 KEY = jax.random.PRNGKey(3)
 SMALL = dict(n_wealth=40)
@@ -247,30 +249,31 @@ def test_wealth_above_the_grid_is_reported():
 
 def _household(**overrides):
     base = dict(
-        beta=0.96,
-        crra=2.0,
         wealth_grid=np.linspace(0, 10, 5),
-        income=np.array([0.5, 1.5]),
+        productivity=np.array([0.5, 1.5]),
         Pi=np.array([[0.9, 0.1], [0.1, 0.9]]),
     )
     base.update(overrides)
-    return Household(**base)
+    return HouseholdBlock(crra(), wage_income, **base)
+
+
+def _economy(household=None, parameters=None, **settings):
+    values = {"beta": 0.96, "eis": 0.5, "alpha": 0.36, "delta": 0.08, "A": 1.0}
+    values.update(parameters or {})
+    model = Model(_household() if household is None else household, [firm])
+    return BlockEconomy(model, values, **settings)
 
 
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (dict(beta=1.0), r"beta must lie in \(0, 1\)"),
-        (dict(beta=float("nan")), "beta must be a finite number"),
-        (dict(crra=0.0), "crra must lie in"),
         (dict(wealth_grid=np.array([0.0, 2.0, 1.0])), "wealth_grid"),
         (dict(wealth_grid=np.array([0.0])), "wealth_grid"),
         (dict(wealth_grid=np.array([0.0, np.nan, 3.0])), "wealth_grid"),
-        (dict(income=np.array([0.5, np.nan])), "income must be a finite"),
-        (dict(income=np.array([-0.5, 1.0])), "income must be >= 0"),
+        (dict(productivity=np.array([0.5, np.nan])), "productivity must be"),
+        (dict(productivity=np.array([-0.5, 1.0])), "productivity must be"),
         (dict(Pi=np.array([[0.9, 0.2], [0.1, 0.9]])), "Pi"),
         (dict(Pi=np.eye(3)), "Pi"),
-        (dict(labour=np.array([1.0])), "labour must be"),
     ],
 )
 def test_bad_household_blocks_raise(overrides, match):
@@ -281,47 +284,22 @@ def test_bad_household_blocks_raise(overrides, match):
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: CobbDouglas(alpha=1.2, delta=0.1), r"alpha must lie in \(0, 1\)"),
-        (lambda: CobbDouglas(alpha=0.3, delta=-0.1), r"delta must lie in \[0, 1\]"),
-        (lambda: CobbDouglas(alpha=0.3, delta=float("nan")), "delta must be a finite number"),
+        (lambda: _economy(parameters={"beta": 1.2}), "discount"),
+        (lambda: _economy(parameters={"eis": -0.5}), "preferences must be"),
         (
-            lambda: HouseholdEconomy(
-                _household(wealth_grid=np.linspace(-8, 10, 8)), CobbDouglas(0.36, 0.08)
-            ),
+            lambda: _economy(_household(wealth_grid=np.linspace(-8, 10, 8))),
             "below the natural borrowing limit",
         ),
         (
-            lambda: HouseholdEconomy(
-                _household(wealth_grid=np.linspace(-20, 10, 8)), CobbDouglas(0.36, 0.08)
-            ),
-            "aggregate capital K under the initial distribution must be > 0",
+            lambda: _economy(_household(wealth_grid=np.linspace(-20, 10, 8))),
+            "aggregate K under the initial distribution must be > 0",
         ),
-        (
-            lambda: HouseholdEconomy(_household(), CobbDouglas(0.36, 0.08), horizon=0),
-            "horizon must be a positive integer",
-        ),
-        (
-            lambda: HouseholdEconomy(_household(), CobbDouglas(0.36, 0.08), shares=[0.5, 1.5]),
-            "shares must be",
-        ),
-        (
-            lambda: HouseholdEconomy(_household(), CobbDouglas(0.36, 0.08), terminal="bequest"),
-            "terminal must be",
-        ),
-        (
-            lambda: HouseholdEconomy(_household(), CobbDouglas(0.36, 0.08), terminal=np.ones(3)),
-            "terminal values must be",
-        ),
-        (
-            lambda: HouseholdEconomy(_household(), CobbDouglas(0.36, 0.08), observation=("K", "q")),
-            "observation must name",
-        ),
-        (
-            lambda: HouseholdEconomy(
-                _household(), CobbDouglas(0.36, 0.08), initial_distributions=np.ones(10)
-            ),
-            "initial_distributions",
-        ),
+        (lambda: _economy(horizon=0), "horizon must be a positive integer"),
+        (lambda: _economy(shares=[0.5, 1.5]), "shares must be"),
+        (lambda: _economy(terminal="bequest"), "terminal must be"),
+        (lambda: _economy(terminal=np.ones(3)), "terminal values must be"),
+        (lambda: _economy(observation=("K", "q")), "observation 'q' is not an aggregate"),
+        (lambda: _economy(initial_distributions=np.ones(10)), "initial_distributions"),
         (
             lambda: aiyagari(dataclasses.replace(aiyagari_1994(**SMALL), name="")),
             "name must be",

@@ -117,6 +117,6 @@ def test_an_explicit_jax_enable_x64_is_respected(runs, setting, x64):
 def test_the_readme_model_is_short():
     """The model itself (blocks, then the economy), before it is solved, fits in 20 lines."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    model_block = next(b for b in blocks if "HouseholdEconomy(" in b)
+    model_block = next(b for b in blocks if "BlockEconomy(" in b)
     model = model_block.split("from hank_mfg.solvers.rspg")[0]
     assert len(model.strip().splitlines()) < 20

@@ -14,19 +14,20 @@ import pytest
 
 from hank_mfg.calibration import aiyagari_1994, quantecon_aiyagari, rouwenhorst
 from hank_mfg.core import constant_policy, evaluate
-from hank_mfg.models import CobbDouglas, Household, HouseholdEconomy, aiyagari
+from hank_mfg.models import BlockEconomy, HouseholdBlock, Model, aiyagari, crra
+from hank_mfg.models.aiyagari import firm, wage_income
 from hank_mfg.solvers import stationary
 from hank_mfg.solvers.discrete_dp import (
     _stationary_of_chain,
     discrete_dp_equilibrium,
     household_ddp,
 )
-from hank_mfg.solvers.egm import stationary_kernel
 from hank_mfg.solvers.stationary import (
     euler_errors,
     forward_iteration,
     stationary_distribution,
     stationary_equilibrium,
+    stationary_kernel,
     stationary_solution,
 )
 
@@ -105,7 +106,7 @@ def test_the_lecture_grid_caps_wealth(lecture):
     about 0.6 bp however fine the grid; with room above the wealth distribution the gap
     closes (next test)."""
     economy, eq = lecture
-    kernel = stationary_kernel(economy.household, eq.r, eq.w)
+    kernel = stationary_kernel(economy, eq.values)
     above = float(_mass_above_grid(kernel, jnp.asarray(eq.distribution), jnp.asarray(eq.share)))
     print(f"\nlecture grid: mass choosing wealth above a_max = 20: {above:.4f}")
     assert above > 1e-3
@@ -147,7 +148,7 @@ def test_discrete_dp_distribution_methods_agree(lecture, lecture_ddp):
     """The controlled chain's stationary distribution: sparse LU against QuantEcon's
     ``MarkovChain.stationary_distributions`` (GTH), at the DiscreteDP equilibrium."""
     economy = lecture[0]
-    result = household_ddp(economy, lecture_ddp.r, lecture_ddp.w).solve("policy_iteration")
+    result = household_ddp(economy, lecture_ddp.values).solve("policy_iteration")
     np.testing.assert_array_equal(result.sigma.reshape(-1), lecture_ddp.savings_index.ravel())
     direct = _stationary_of_chain(result.mc.P, "direct")
     chain = _stationary_of_chain(result.mc.P, "markov_chain")
@@ -168,7 +169,7 @@ def test_discrete_dp_rejects_bad_options(lecture):
 @pytest.mark.parametrize("case", CASES)
 def test_equilibrium_clears_the_capital_market(case, request):
     economy, eq = request.getfixturevalue(case)
-    K_d = float(economy.firm.capital_demand(eq.r, eq.L))
+    K_d = stationary.capital_demand(economy, eq.r, eq.L)
     print(f"\n{case}: r = {eq.r:.10f}, K = {eq.K:.8f}, K_s - K_d = {eq.residual:.3e}")
     assert abs(eq.K - K_d) < 1e-8 * eq.K
     assert abs(eq.residual) < 1e-8 * eq.K
@@ -212,7 +213,7 @@ def test_stationary_distribution_is_exact(case, request):
     mu = eq.distribution
     assert abs(mu.sum() - 1.0) < 1e-12
     assert mu.min() >= 0.0
-    kernel = stationary_kernel(economy.household, eq.r, eq.w)
+    kernel = stationary_kernel(economy, eq.values)
     share = jnp.asarray(eq.share)
     pushed = np.asarray(_forward(kernel, jnp.asarray(mu), share))
     np.testing.assert_allclose(pushed, mu, rtol=0, atol=1e-12)
@@ -225,7 +226,7 @@ def test_stationary_distribution_is_exact(case, request):
 def test_forward_iteration_repeats_the_forward_step(aiyagari_table, kind):
     """Blocks of updates from a placed lottery are the kernel's own forward steps, repeated."""
     economy, eq = aiyagari_table
-    kernel = stationary_kernel(economy.household, eq.r, eq.w)
+    kernel = stationary_kernel(economy, eq.values)
     share = jnp.asarray(eq.share)
     if kind == "generic":
         kernel, share = kernel.to_generic(share), jnp.zeros(kernel.n_states, dtype=jnp.int32)
@@ -277,11 +278,12 @@ def _borrowing_economy(a_min):
     """A household that may borrow down to ``a_min``, its initial mass at wealth about 20."""
     income = rouwenhorst(0.9, 0.2, 3)
     grid = np.linspace(a_min, 100.0, 60)
-    household = Household(beta=0.96, crra=2.0, wealth_grid=grid, income=income.grid, Pi=income.Pi)
+    household = HouseholdBlock(crra(), wage_income, grid, income.grid, income.Pi)
     mu0 = np.zeros((grid.size, income.grid.size))
     mu0[np.argmin(np.abs(grid - 20.0))] = 1.0 / income.grid.size
-    firm = CobbDouglas(alpha=0.36, delta=0.08)
-    return HouseholdEconomy(household, firm, horizon=5, initial_distributions=mu0.ravel())
+    parameters = {"beta": 0.96, "eis": 0.5, "alpha": 0.36, "delta": 0.08, "A": 1.0}
+    model = Model(household, [firm], name="borrowing")
+    return BlockEconomy(model, parameters, horizon=5, initial_distributions=mu0.ravel())
 
 
 def test_no_equilibrium_below_the_natural_borrowing_limit():
@@ -292,11 +294,12 @@ def test_no_equilibrium_below_the_natural_borrowing_limit():
     # a tighter limit binds above the equilibrium rate: the search stays below it and succeeds
     economy = _borrowing_economy(-16.0)
     hh = economy.household
-    r_max = 1.0 / hh.beta - 1.0
+    r_max = 1.0 / economy.parameters["beta"] - 1.0
+    L = stationary.aggregate_labour(economy)
     with pytest.raises(ValueError, match="natural borrowing limit"):
-        hh.check_natural_limit(r_max, float(economy.firm.wage_at(r_max)))
+        stationary.check_natural_limit(hh, stationary.prices_at_rate(economy, r_max, L).values)
     eq = stationary_equilibrium(economy, with_value=False)
-    hh.check_natural_limit(eq.r, eq.w)
+    stationary.check_natural_limit(hh, eq.values)
     assert abs(eq.residual) < 1e-8 * abs(eq.K)
     assert eq.consumption.min() > 0
     with pytest.raises(ValueError, match=r"borrowing_limit -16 .*natural borrowing limit.*r="):

@@ -41,10 +41,11 @@ def test_aiyagari_1994_through_blocks_equals_the_classical_solver():
     game = aiyagari()
     hh = game.household
     eq = stationary_equilibrium(game)
-    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.income, hh.Pi)
+    block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.productivity, hh.Pi)
     model = Model(block, [firm_at_rate, capital_market], name="aiyagari_1994")
-    cal = {"beta": hh.beta, "eis": 1 / hh.crra, "alpha": game.firm.alpha}
-    cal.update({"delta": game.firm.delta, "Z": game.firm.level, "L": aggregate_labour(game)})
+    p = game.parameters
+    cal = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"]}
+    cal.update({"delta": p["delta"], "Z": p["A"], "L": aggregate_labour(game)})
     ss = steady_state(model, cal, unknowns={"r": (0.0, 0.0416)}, targets=["asset_mkt"])
     assert abs(ss["r"] - eq.r) < 1e-10
     assert abs(ss["K"] - eq.K) < 1e-9

@@ -48,7 +48,9 @@ class BlockEconomy(HouseholdGame):
 
     Args:
         model: the model (household block and aggregate blocks).
-        calibration: values of the model's parameters (every input not computed each period).
+        parameters: values of the model's parameters (every input not computed each period).
+        calibration: the :class:`~hank_mfg.calibration.Calibration` the parameters come from,
+            if any (results files record it in full); built-in models set it.
         tfp: the shock process (common noise; default none, ``Z = 1``), whose level is the
             aggregate named ``tfp``.
         shock: name of the shock's aggregate (default ``"Z"``).
@@ -74,8 +76,9 @@ class BlockEconomy(HouseholdGame):
     def __init__(
         self,
         model: Model,
-        calibration: Mapping[str, Any],
+        parameters: Mapping[str, Any],
         *,
+        calibration: Any = None,
         tfp: TFPProcess | None = None,
         shock: str = "Z",
         wealth: str = "K",
@@ -90,6 +93,7 @@ class BlockEconomy(HouseholdGame):
         income_transition: Any = None,
         kernel: str = "lottery",
     ) -> None:
+        self._settings = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         block = model.household
         if block.hours:
             raise ValueError(
@@ -97,17 +101,18 @@ class BlockEconomy(HouseholdGame):
                 "yet (its second action); solve its steady state with steady_state"
             )
         self.model, self.household = model, block
-        self.calibration = {k: float(v) for k, v in calibration.items()}
+        self.parameters = {k: float(v) for k, v in parameters.items()}
+        self.calibration = calibration
         self.tfp = ConstantTFP() if tfp is None else tfp
         self.shock, self.wealth, self.labour = shock, wealth, labour
-        state = [shock, wealth] + ([] if labour in self.calibration else [labour])
-        given = [*self.calibration, *state]
+        state = [shock, wealth] + ([] if labour in self.parameters else [labour])
+        given = [*self.parameters, *state]
         order = model.order(given)
         at = order.index(block)
         self._blocks = order[:at]  # what prices the household's problem
         self.name = model.name if name is None else name
         self.horizon = horizon
-        self.discount = self.calibration[block.discount]
+        self.discount = self.parameters[block.discount]
         self.n_states = block.n_wealth * block.n_income
         self._set_choices(shares, kernel)
         self._set_terminal(terminal, terminal_marginal)
@@ -132,6 +137,14 @@ class BlockEconomy(HouseholdGame):
         self.validate()
 
     # --- settings ----------------------------------------------------------------------------
+    def with_settings(self, **changes: Any) -> BlockEconomy:
+        """The same model with some constructor arguments changed (``horizon``, ``terminal``,
+        ``initial_distributions`` …), e.g. a game starting from a stationary state."""
+        unknown = set(changes) - set(self._settings)
+        if unknown:
+            raise ValueError(f"with_settings: unknown settings {sorted(unknown)}")
+        return BlockEconomy(**{**self._settings, **changes})
+
     def _set_income_transition(self, income_transition: Any) -> None:
         self.income_transition_by_z = None
         if income_transition is None:
@@ -158,6 +171,7 @@ class BlockEconomy(HouseholdGame):
                 f"aggregate {self.wealth} under the initial distribution must be > 0, got "
                 f"{wealth:.4g}: choose initial_distributions with positive wealth"
             )
+        self.household.check_preferences(self._values(agg0))
         m = np.asarray(self.cash_on_hand(agg0))
         a_min = float(self._wealth[0])
         if np.any(m <= a_min):
@@ -167,26 +181,33 @@ class BlockEconomy(HouseholdGame):
             )
 
     # --- aggregates --------------------------------------------------------------------------
+    def evaluate_prices(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters, the period's ``state`` (wealth, labour unless fixed, the shock's
+        level) and what the aggregate blocks pricing the household make of them (``r``,
+        ``w``, ``Y`` …), as one mapping: the household's inputs."""
+        values: dict[str, Any] = {**self.parameters, **state}
+        for b in self._blocks:
+            values.update(b.steady_state(values))
+        return values
+
     def aggregates(self, mu: Array, z: Any, t: Array) -> dict[str, Array]:
         block = self.household
         d = mu.reshape(block.n_wealth, block.n_income)
-        values: dict[str, Any] = dict(self.calibration)
-        aux = {
+        state = {
             self.wealth: jnp.sum(d.sum(axis=1) * self._wealth),
             self.shock: self.tfp.level(z).astype(mu.dtype),
         }
-        if self.labour not in self.calibration:
-            aux[self.labour] = jnp.sum(d.sum(axis=0) * self._productivity)
-        values.update(aux)
-        for b in self._blocks:
-            out = b.steady_state(values)
-            values.update(out)
-            aux.update({k: jnp.asarray(v, dtype=mu.dtype) for k, v in out.items()})
+        if self.labour not in self.parameters:
+            state[self.labour] = jnp.sum(d.sum(axis=0) * self._productivity)
+        values = self.evaluate_prices(state)
+        aux = {
+            k: jnp.asarray(v, dtype=mu.dtype) for k, v in values.items() if k not in self.parameters
+        }
         aux["mass_above_grid"] = jnp.zeros((), dtype=mu.dtype)
         return aux
 
     def _values(self, agg: AggState) -> dict[str, Any]:
-        return {**self.calibration, **agg.aux}
+        return {**self.parameters, **agg.aux}
 
     # --- law of motion -----------------------------------------------------------------------
     def cash_on_hand(self, agg: AggState) -> Array:
@@ -207,7 +228,7 @@ class BlockEconomy(HouseholdGame):
 
     def _crra(self) -> float | None:
         crra = self.household.preferences.family == "crra"
-        return 1.0 / self.calibration["eis"] if crra else None
+        return 1.0 / self.parameters["eis"] if crra else None
 
     def household_grid(self) -> dict[str, Any]:
         """The grid for results files (see :meth:`MeanFieldGame.household_grid`)."""

@@ -174,7 +174,11 @@ class HouseholdBlock:
             raise ValueError(f"{self.name}: wealth_grid must be 1-D, increasing, >= 2 points")
         e = np.asarray(self.productivity, dtype=np.float64)
         Pi = np.asarray(self.Pi, dtype=np.float64)
-        if e.ndim != 1 or Pi.shape != (e.size, e.size):
+        if e.ndim != 1 or not np.all(np.isfinite(e)) or np.any(e < 0):
+            raise ValueError(
+                f"{self.name}: productivity must be a 1-D array of finite values >= 0, got {e}"
+            )
+        if Pi.shape != (e.size, e.size):
             raise ValueError(
                 f"{self.name}: Pi must be [n_income, n_income] = [{e.size}, {e.size}], "
                 f"got {Pi.shape}"

@@ -9,8 +9,7 @@ its next wealth is placed on the grid by the lottery kernel and its income moves
 period's ``Pi``. After the horizon it gets nothing, consumes its cash on hand in the last period,
 or gets given terminal values. The subclasses say where cash on hand, the savings bounds, the
 income transition and the utility come from (:class:`~hank_mfg.models.block_economy.BlockEconomy`:
-a household block and aggregate blocks; :class:`~hank_mfg.models.household.HouseholdEconomy`:
-the built-in household and firm); the rest is written here once.
+a household block and aggregate blocks); the rest is written here once.
 """
 
 from __future__ import annotations
@@ -109,7 +108,10 @@ class HouseholdGame(MeanFieldGame):
     def savings_bounds(self, agg: AggState) -> tuple[Array, Array]:
         """Next wealth at share 0 (the borrowing limit) and share 1 (all cash on hand),
         ``[n_wealth, n_income]`` each."""
-        m = self.cash_on_hand(agg)
+        return self.bounds_given_cash(self.cash_on_hand(agg))
+
+    def bounds_given_cash(self, m: Array) -> tuple[Array, Array]:
+        """:meth:`savings_bounds` for cash on hand ``m`` ``[n_wealth, n_income]``."""
         return jnp.full_like(m, self._wealth[0]), m
 
     # --- law of motion -----------------------------------------------------------------------
@@ -239,7 +241,11 @@ class HouseholdGame(MeanFieldGame):
     # --- helpers for users, solvers and results ----------------------------------------------
     def savings_share(self, agg: AggState, savings: Array) -> Array:
         """The share ``x`` that gives ``savings`` ``[n_wealth, n_income]``, ``[n_states]``."""
-        low, high = self.savings_bounds(agg)
+        return self.share_given_cash(self.cash_on_hand(agg), savings)
+
+    def share_given_cash(self, m: Array, savings: Array) -> Array:
+        """:meth:`savings_share` for cash on hand ``m`` ``[n_wealth, n_income]``."""
+        low, high = self.bounds_given_cash(m)
         span = jnp.where(high > low, high - low, 1.0)
         return jnp.clip((savings - low) / span, 0.0, 1.0).ravel()
 

@@ -1,4 +1,14 @@
-"""The Krusell–Smith (1998) economy: two TFP states, unemployment risk tied to them."""
+"""The Krusell–Smith (1998) economy: two TFP states, unemployment risk tied to them.
+
+A household is employed (``e = ℓ``, supplying ``ℓ`` efficiency units) or unemployed (``e = 0``,
+receiving home production worth ``home`` efficiency units at the wage); its budget is
+
+    c + a' = (1 + r) a + w (e + home (1 − e/ℓ)),
+
+and employment moves by ``Pi(e' | e, z, z')``, tied to the TFP chain ``z`` (good ``Z = 1.01``
+first, the state at ``t = 0``; bad ``Z = 0.99``). The firm is Cobb–Douglas,
+``Y = A Z K^α L^(1−α)``, ``r = ∂Y/∂K − δ``, ``w = ∂Y/∂L``, with ``K = Σ μ a``, ``L = Σ μ e``.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +17,48 @@ from typing import Any
 import numpy as np
 
 from hank_mfg.calibration import Calibration, krusell_smith_1998
-from hank_mfg.models.household import Household, HouseholdEconomy
-from hank_mfg.models.production import CobbDouglas, MarkovProcess
+from hank_mfg.calibration.income import stationary_distribution
+from hank_mfg.models.aiyagari import firm
+from hank_mfg.models.block_economy import BlockEconomy
+from hank_mfg.models.household_block import HouseholdBlock, crra
+from hank_mfg.models.model import Model
+from hank_mfg.models.production import MarkovProcess
 
-__all__ = ["krusell_smith", "krusell_smith_household"]
+__all__ = [
+    "default_initial_distribution",
+    "employment_income",
+    "krusell_smith",
+    "krusell_smith_model",
+]
 
 
-def krusell_smith_household(cal: Calibration, *, c_min: float = 0.0) -> Household:
-    """The household block: income states (unemployed, employed), ``Pi(e' | e, z, z')``."""
-    if cal.employment is None or cal.employment_income is None:
-        raise ValueError(f"calibration {cal.name!r} has no Krusell–Smith employment process")
-    ell = cal.employment_income.labour_endowment
-    home = cal.employment_income.unemployment_income_share * ell
-    return Household(
-        beta=cal.household.beta,
-        crra=cal.household.crra,
-        wealth_grid=cal.household.wealth_grid,
-        income=np.array([home, ell]),
-        labour=np.array([0.0, ell]),
-        Pi=cal.employment.Pi_e,
-        c_min=c_min,
+def employment_income(e: Any, w: Any, ell: Any, home: Any) -> Any:
+    """Wage income ``w e`` of the employed (``e = ℓ``), home production ``w · home`` of the
+    unemployed (``e = 0``)."""
+    return w * (e + home * (1 - e / ell))
+
+
+def krusell_smith_model(calibration: Calibration) -> Model:
+    """The household block (log utility for σ = 1, income states unemployed and employed)
+    and the Cobb–Douglas firm. The block's own ``Pi`` is employment's transition averaged
+    over the TFP chain's stationary distribution; the game moves employment by
+    ``Pi(e' | e, z, z')``."""
+    employment = calibration.employment
+    if employment is None or calibration.employment_income is None:
+        raise ValueError(
+            f"calibration {calibration.name!r} has no Krusell–Smith employment process"
+        )
+    ell = calibration.employment_income.labour_endowment
+    Pi_z, Pi_e = np.asarray(employment.Pi_z), np.asarray(employment.Pi_e)
+    average = np.einsum("z,zy,zyef->ef", stationary_distribution(Pi_z), Pi_z, Pi_e)
+    household = HouseholdBlock(
+        crra(),
+        employment_income,
+        calibration.household.wealth_grid,
+        np.array([0.0, ell]),
+        average / average.sum(axis=1, keepdims=True),
     )
+    return Model(household, [firm], name="krusell_smith")
 
 
 def default_initial_distribution(cal: Calibration, wealth_max: float = 24.0) -> np.ndarray:
@@ -46,32 +77,41 @@ def krusell_smith(
     horizon: int = 200,
     shares: Any = None,
     terminal: Any = "none",
+    terminal_marginal: Any = None,
     initial_distributions: Any = None,
     observation: tuple[str, ...] = ("r", "w"),
-) -> HouseholdEconomy:
+) -> BlockEconomy:
     """The Krusell–Smith economy as a mean-field game.
 
-    TFP is a two-state chain (good ``Z = 1.01`` first, the state at ``t = 0``); employment
-    moves by ``Pi(e' | e, z, z')``; the employed supply ``ℓ`` efficiency units, the unemployed
-    none (they receive home production). Default initial distribution: see
-    :func:`default_initial_distribution`. Other arguments as for
-    :class:`~hank_mfg.models.household.HouseholdEconomy`. The game keeps the calibration as
-    ``game.calibration`` (results files record it in full).
+    Default initial distribution: see :func:`default_initial_distribution`. Other arguments
+    as for :class:`~hank_mfg.models.block_economy.BlockEconomy`. The game keeps the
+    calibration as ``game.calibration`` (results files record it in full).
     """
     cal = krusell_smith_1998() if calibration is None else calibration
-    household = krusell_smith_household(cal)
+    model = krusell_smith_model(cal)
+    ell = cal.employment_income.labour_endowment
+    parameters = {
+        "beta": cal.household.beta,
+        "eis": 1.0 / cal.household.crra,
+        "alpha": cal.firm.alpha,
+        "delta": cal.firm.delta,
+        "A": cal.firm.tfp_level,
+        "ell": ell,
+        "home": cal.employment_income.unemployment_income_share * ell,
+    }
     if initial_distributions is None:
         initial_distributions = default_initial_distribution(cal)
-    game = HouseholdEconomy(
-        household,
-        CobbDouglas(alpha=cal.firm.alpha, delta=cal.firm.delta, level=cal.firm.tfp_level),
+    return BlockEconomy(
+        model,
+        parameters,
+        calibration=cal,
         tfp=MarkovProcess(levels=cal.employment.z_levels, Pi=cal.employment.Pi_z),
+        income_transition=cal.employment.Pi_e,
         horizon=horizon,
         shares=shares,
         terminal=terminal,
+        terminal_marginal=terminal_marginal,
         initial_distributions=initial_distributions,
         observation=observation,
         name="krusell_smith",
     )
-    game.calibration = cal
-    return game

@@ -1,11 +1,8 @@
-"""Production block: a Cobb–Douglas firm and aggregate TFP processes (JAX).
+"""Aggregate TFP processes (JAX): the common noise of the built-in economies.
 
-Prices are competitive, per period and per unit:
-
-    Y = Z K^α L^(1-α),   r = α Z (K/L)^(α-1) - δ,   w = (1-α) Z (K/L)^α,
-
-with ``K = Σ_s mu(s) a(s)`` (wealth held by households is the capital stock) and ``L`` the
-efficiency units of labour they supply. ``r`` is the net return on wealth per period.
+A process is a pytree state ``z`` with ``initial()``, ``next(key, z)`` and ``level(z)``, the TFP
+level ``Z`` the firm block reads (``Y = A Z K^α L^(1-α)`` in the built-ins, see
+:mod:`hank_mfg.models.aiyagari`).
 """
 
 from __future__ import annotations
@@ -18,53 +15,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from hank_mfg.calibration import LogAR1TFP, MarkovTFP, check_log_ar1, check_markov_chain
-from hank_mfg.core.checks import check_bool, check_in_range
+from hank_mfg.core.checks import check_bool
 
 Array = jax.Array
 
 __all__ = [
-    "CobbDouglas",
     "ConstantTFP",
     "LogAR1Process",
     "MarkovProcess",
     "TFPProcess",
     "tfp_process",
 ]
-
-
-@dataclass(frozen=True)
-class CobbDouglas:
-    """A Cobb–Douglas firm with capital share ``alpha`` in (0, 1), depreciation ``delta`` in
-    [0, 1] per period and TFP scale ``level`` > 0 (the shock multiplies it)."""
-
-    alpha: float
-    delta: float
-    level: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_in_range("alpha", self.alpha, 0.0, 1.0, low_open=True, high_open=True)
-        check_in_range("delta", self.delta, 0.0, 1.0)
-        check_in_range("level", self.level, 0.0, np.inf, low_open=True)
-
-    def output(self, K: Array, L: Array, Z: Array = 1.0) -> Array:
-        """Output ``Y = level · Z · K^α L^(1-α)``."""
-        return self.level * Z * K**self.alpha * L ** (1.0 - self.alpha)
-
-    def prices(self, K: Array, L: Array, Z: Array = 1.0) -> tuple[Array, Array]:
-        """Net interest rate ``r`` and wage ``w`` per efficiency unit, from marginal products."""
-        k = K / L
-        r = self.alpha * self.level * Z * k ** (self.alpha - 1.0) - self.delta
-        w = (1.0 - self.alpha) * self.level * Z * k**self.alpha
-        return r, w
-
-    def capital_demand(self, r: Any, L: Any, Z: Any = 1.0) -> Any:
-        """Capital the firm demands at net rate ``r`` (inverse of the rate equation)."""
-        return L * (self.alpha * self.level * Z / (r + self.delta)) ** (1.0 / (1.0 - self.alpha))
-
-    def wage_at(self, r: Any, Z: Any = 1.0) -> Any:
-        """The wage consistent with net rate ``r`` (factor-price frontier)."""
-        k = (self.alpha * self.level * Z / (r + self.delta)) ** (1.0 / (1.0 - self.alpha))
-        return (1.0 - self.alpha) * self.level * Z * k**self.alpha
 
 
 class TFPProcess:

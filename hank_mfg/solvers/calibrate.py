@@ -40,10 +40,12 @@ import scipy.optimize
 
 from hank_mfg.calibration.presets import Calibration, HouseholdCalibration
 from hank_mfg.core.checks import check_finite, check_in_range
-from hank_mfg.models.aiyagari import aiyagari, household_from_calibration
+from hank_mfg.models.aiyagari import aiyagari, aiyagari_model, calibration_parameters
 from hank_mfg.solvers.stationary import (
     aggregate_labour,
     capital_supply,
+    check_natural_limit,
+    prices_at_rate,
     stationary_equilibrium,
 )
 
@@ -210,19 +212,22 @@ def calibrate_household(
         calibration, target_r=target_r, target_capital_output=target_capital_output, r_max=r_max
     )
     economy = aiyagari(calibration, horizon=1)
-    firm = economy.firm
     L = aggregate_labour(economy)
-    w = float(firm.wage_at(r))
-    K_d = float(firm.capital_demand(r, L))
+    prices = prices_at_rate(economy, r, L)
+    K_d = prices.K
     warm: list[Any] = [None]
     cache: dict[float, float] = {}
 
     def excess_capital(x: float) -> float:
         """``K_s(r*, w*; x) − K_d(r*)``, in units of the good (each ``x`` solved once)."""
         if x not in cache:
-            household = household_from_calibration(_with_parameter(calibration, parameter, x))
-            household.check_natural_limit(r, w)
-            K_s, policy, mu, _ = capital_supply(household, r, w, warm[0])
+            changed = _with_parameter(calibration, parameter, x)
+            block = economy.household
+            if not np.array_equal(changed.household.wealth_grid, block.wealth_grid):
+                block = aiyagari_model(changed).household  # e.g. a new borrowing limit
+            values = {**prices.values, **calibration_parameters(changed)}
+            check_natural_limit(block, values)
+            K_s, policy, mu, _ = capital_supply(block, values, warm[0])
             warm[0] = (policy.consumption, mu)
             cache[x] = K_s - K_d
         return cache[x]
@@ -285,7 +290,8 @@ def calibrate_household(
     # a narrow bracket around the target rate (the root of the equilibrium's excess capital)
     r_sup = 1.0 / calibrated.household.beta - 1.0
     width = 1e-3 * max(1.0, abs(r))
-    r_bounds = (max(r - width, 0.5 * (r - firm.delta)), min(r + width, 0.5 * (r + r_sup)))
+    delta = calibrated.firm.delta
+    r_bounds = (max(r - width, 0.5 * (r - delta)), min(r + width, 0.5 * (r + r_sup)))
     try:
         eq = stationary_equilibrium(economy, r_bounds=r_bounds)
     except ValueError:  # no sign change in the narrow bracket: search the whole range

@@ -5,9 +5,10 @@ This is the method of QuantEcon's lecture "The Aiyagari Model": next-period weal
 ``s = (a, e)`` (flattened wealth-major, ``s = i_a · n_income + i_e``, as everywhere in
 hank_mfg) and actions ``a' ∈ wealth_grid``:
 
-    V(a, e) = max_{a'}  u((1 + r) a + w y(e) − a') + β Σ_e' Pi[e, e'] V(a', e'),
+    V(a, e) = max_{a'}  u(m(a, e) − a') + β Σ_e' Pi[e, e'] V(a', e'),
 
-with infeasible choices (consumption ``c <= 0`` or ``c < c_min``) excluded, i.e. ``u = −inf``.
+with cash on hand ``m`` from the household block's budget (``(1 + r) a + w e`` for Aiyagari)
+and infeasible choices (consumption ``c <= 0``) excluded, i.e. ``u = −inf``.
 It is given to :class:`quantecon.markov.DiscreteDP` in the state-action-pair form
 ``DiscreteDP(R, Q, β, s_indices, a_indices)`` with a sparse ``Q`` (``n_income`` non-zeros per
 pair), which keeps only the feasible pairs and scales to fine grids where the lecture's dense
@@ -15,11 +16,12 @@ pair), which keeps only the feasible pairs and scales to fine grids where the le
 exactly (a sparse LU solve of ``μ = Qᵀ_σ μ``, ``Σ μ = 1``; or QuantEcon's
 ``MarkovChain.stationary_distributions``), and the equilibrium rate by Brent's method on
 
-    K_s(r) = Σ_s μ_r(s) a(s)  =  K_d(r) = L (α Z / (r + δ))^(1/(1-α)).
+    K_s(r) = Σ_s μ_r(s) a(s)  =  K_d(r)   (L (α Z / (r + δ))^(1/(1-α)) for Cobb–Douglas).
 
-Nothing here uses the endogenous-grid method, the lottery kernel or JAX: with
+Nothing here uses the endogenous-grid method or the lottery kernel: with
 :func:`hank_mfg.solvers.stationary.stationary_equilibrium` it shares only the economy's
-primitives (grid, income process, preferences, firm), the search for a bracket of ``r`` and the
+primitives (the household block's grid, income process, budget and utility; the firm's prices
+at a rate), the search for a bracket of ``r`` and the
 sparse solve for a chain's stationary distribution (which the tests check against QuantEcon's
 ``MarkovChain``). Because the choice set is discrete,
 ``K_s(r)`` is a step function of ``r``: Brent's method converges to the step that crosses
@@ -30,17 +32,26 @@ the grid spacing), not of ``xtol``.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 import quantecon as qe
 import scipy.optimize
 import scipy.sparse
 
 from hank_mfg.core.checks import check_in_range
-from hank_mfg.models.household import HouseholdEconomy
-from hank_mfg.solvers.stationary import _bracket, _solve_stationary, aggregate_labour
+from hank_mfg.models.block_economy import BlockEconomy
+from hank_mfg.solvers.stationary import (
+    _bracket,
+    _solve_stationary,
+    aggregate_labour,
+    prices_at_rate,
+    rate_floor,
+    stationary_state,
+)
 
 __all__ = [
     "DiscreteDPEquilibrium",
@@ -52,18 +63,12 @@ METHODS = ("policy_iteration", "value_iteration", "modified_policy_iteration")
 DISTRIBUTIONS = ("direct", "markov_chain")
 
 
-def _flow_utility(c: np.ndarray, crra: float) -> np.ndarray:
-    """CRRA utility ``c^(1-σ)/(1-σ)`` (``log c`` at ``σ = 1``) of positive consumption."""
-    if crra == 1.0:
-        return np.log(c)
-    return c ** (1.0 - crra) / (1.0 - crra)
-
-
-def household_ddp(economy: HouseholdEconomy, r: float, w: float) -> qe.markov.DiscreteDP:
-    """The household's problem at prices ``(r, w)`` as a state-action-pair ``DiscreteDP``.
+def household_ddp(economy: BlockEconomy, values: Mapping[str, Any]) -> qe.markov.DiscreteDP:
+    """The household's problem at constant ``values`` (its inputs: ``r``, ``w`` …) as a
+    state-action-pair ``DiscreteDP``.
 
     States ``s = i_a · n_income + i_e``; action ``j`` is the next wealth ``wealth_grid[j]``.
-    Only feasible pairs (``c > 0`` and ``c >= c_min``) are kept, sorted by state then action,
+    Only feasible pairs (``c > 0``) are kept, sorted by state then action,
     ``R[pair] = u(c)`` and ``Q[pair, j · n_income + e'] = Pi[e, e']`` (sparse CSR).
 
     Raises:
@@ -71,20 +76,25 @@ def household_ddp(economy: HouseholdEconomy, r: float, w: float) -> qe.markov.Di
             one at these prices).
     """
     hh = economy.household
-    if hh.Pi_is_aggregate:
-        raise ValueError("a stationary equilibrium needs an income process without aggregate risk")
+    if economy.income_transition_by_z is not None or hh.hours:
+        raise ValueError(
+            "a discrete-choice stationary equilibrium needs exogenous hours and an income "
+            "process without aggregate risk"
+        )
     a = np.asarray(hh.wealth_grid, dtype=np.float64)
     n_a, n_e = hh.n_wealth, hh.n_income
-    m = (1.0 + r) * a[:, None] + w * np.asarray(hh.income)[None, :]  # [n_a, n_e]
+    m = np.asarray(hh.cash_on_hand(jnp.ones((n_a, n_e)), values), dtype=np.float64)
     c = m.reshape(-1, 1) - a[None, :]  # [n_states, n_a]: consumption for each a'
-    feasible = (c > 0.0) & (c >= hh.c_min)
+    feasible = c > 0.0
     if not feasible.any(axis=1).all():
+        prices = ", ".join(f"{k}={float(values[k]):.4g}" for k in ("r", "w") if k in values)
         raise ValueError(
-            f"borrowing_limit {a[0]:g} is below the natural borrowing limit at r={r:.4g}, "
-            f"w={w:.4g}: some households cannot afford any point of the wealth grid"
+            f"borrowing_limit {a[0]:g} is below the natural borrowing limit at {prices}: "
+            "some households cannot afford any point of the wealth grid"
         )
     s_indices, a_indices = np.nonzero(feasible)  # row-major: sorted by state, then action
-    R = _flow_utility(c[s_indices, a_indices], hh.crra)
+    c_pairs = jnp.asarray(c[s_indices, a_indices])
+    R = np.asarray(hh.utility(c_pairs, jnp.ones_like(c_pairs), values), dtype=np.float64)
     n_pairs = s_indices.size
     Pi = np.asarray(hh.Pi, dtype=np.float64)
     e_indices = s_indices % n_e
@@ -93,7 +103,7 @@ def household_ddp(economy: HouseholdEconomy, r: float, w: float) -> qe.markov.Di
         (Pi[e_indices].ravel(), cols, np.arange(0, n_pairs * n_e + 1, n_e)),
         shape=(n_pairs, n_a * n_e),
     )
-    return qe.markov.DiscreteDP(R, Q, hh.beta, s_indices, a_indices)
+    return qe.markov.DiscreteDP(R, Q, float(values[hh.discount]), s_indices, a_indices)
 
 
 def _stationary_of_chain(P: Any, distribution: str) -> np.ndarray:
@@ -128,6 +138,7 @@ class DiscreteDPEquilibrium:
         residual: ``K_s − K_d`` at ``r`` (of the order of the step of ``K_s(r)``, see module).
         iterations: Brent iterations; dp_iterations: DP iterations at the solution.
         seconds: wall time; method: the ``DiscreteDP`` solution method.
+        values: every value of the model at the equilibrium (parameters, prices …).
     """
 
     r: float
@@ -145,10 +156,11 @@ class DiscreteDPEquilibrium:
     dp_iterations: int
     seconds: float
     method: str
+    values: dict[str, float]
 
 
 def discrete_dp_equilibrium(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     *,
     r_bounds: tuple[float, float] | None = None,
     xtol: float = 1e-10,
@@ -158,8 +170,9 @@ def discrete_dp_equilibrium(
     """Stationary equilibrium with the savings choice restricted to the wealth grid.
 
     Args:
-        economy: a :class:`HouseholdEconomy` without aggregate risk (its ``household``,
-            ``firm`` and ``labour_supply`` are used; its action space is not).
+        economy: a :class:`~hank_mfg.models.block_economy.BlockEconomy` without aggregate
+            risk (its household block and the blocks pricing it are used; its action space
+            is not).
         r_bounds: bracket for the net rate within ``(−δ, 1/β − 1)``; default: searched
             downwards from just below ``1/β − 1``.
         xtol: Brent's tolerance on ``r``.
@@ -177,12 +190,13 @@ def discrete_dp_equilibrium(
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     start = time.perf_counter()
-    hh, firm = economy.household, economy.firm
+    hh = economy.household
     L = aggregate_labour(economy)
-    r_max = 1.0 / hh.beta - 1.0
+    r_min = rate_floor(economy, L)
+    r_max = 1.0 / economy.parameters[hh.discount] - 1.0
     if r_bounds is not None:
         lo, hi = r_bounds
-        check_in_range("r_bounds[0]", lo, -firm.delta, r_max, low_open=True, high_open=True)
+        check_in_range("r_bounds[0]", lo, r_min, r_max, low_open=True, high_open=True)
         check_in_range("r_bounds[1]", hi, lo, r_max, low_open=True, high_open=True)
     wealth = np.repeat(np.asarray(hh.wealth_grid, dtype=np.float64), hh.n_income)
     cache: dict[float, tuple] = {}
@@ -190,16 +204,16 @@ def discrete_dp_equilibrium(
 
     def excess(r: float) -> float:
         if r not in cache:
-            w = float(firm.wage_at(r))
-            ddp = household_ddp(economy, r, w)
+            prices = prices_at_rate(economy, r, L)
+            ddp = household_ddp(economy, prices.values)
             res = ddp.solve(method=method, v_init=v_warm[0])
             v_warm[0] = res.v
             mu = _stationary_of_chain(res.mc.P, distribution)
-            cache[r] = (w, float(mu @ wealth), res, mu)
-        return cache[r][1] - float(firm.capital_demand(r, L))
+            cache[r] = (prices, float(mu @ wealth), res, mu)
+        return cache[r][1] - cache[r][0].K
 
     if r_bounds is None:
-        lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_max)
+        lo, hi, f_lo, f_hi = _bracket(excess, r_min, r_max)
     else:
         f_lo, f_hi = excess(lo), excess(hi)
     if not (f_lo < 0 < f_hi):
@@ -211,25 +225,27 @@ def discrete_dp_equilibrium(
         excess, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps, full_output=True
     )
     excess(r)
-    w, K_s, res, mu = cache[r]
+    prices, K_s, res, mu = cache[r]
     shape = (hh.n_wealth, hh.n_income)
     index = np.asarray(res.sigma, dtype=np.int64).reshape(shape)
     savings = np.asarray(hh.wealth_grid)[index]
-    m = (1.0 + r) * np.asarray(hh.wealth_grid)[:, None] + w * np.asarray(hh.income)[None, :]
+    m = np.asarray(hh.cash_on_hand(jnp.ones(shape), prices.values), dtype=np.float64)
+    state = stationary_state(economy, K_s, L)
     return DiscreteDPEquilibrium(
         r=float(r),
-        w=w,
+        w=float(prices.values.get("w", np.nan)),
         K=K_s,
         L=L,
-        Y=float(firm.output(K_s, L)),
+        Y=float(np.asarray(economy.evaluate_prices(state).get("Y", np.nan))),
         savings=savings,
         savings_index=index,
         consumption=m - savings,
         value=np.asarray(res.v, dtype=np.float64),
         distribution=mu,
-        residual=K_s - float(firm.capital_demand(r, L)),
+        residual=K_s - prices.K,
         iterations=int(info.iterations),
         dp_iterations=int(res.num_iter),
         seconds=time.perf_counter() - start,
         method=method,
+        values=prices.values,
     )

@@ -1,203 +1,238 @@
-"""The endogenous-grid method (Carroll 2006) for the household of :mod:`hank_mfg.models.household`.
+"""The endogenous-grid method (Carroll 2006) on a household block.
 
-Notation: wealth grid ``a`` (first point the borrowing limit ``a_min``), income states ``e``
-with income ``y(e)`` in units of the wage, cash on hand ``m = (1 + r) a + w y(e)``. Given next
-period's marginal value of wealth ``V'_{t+1}(a', e')`` on the grid, the Euler equation
+The household block (:class:`~hank_mfg.models.household_block.HouseholdBlock`) owns one EGM
+step: given next period's marginal value of wealth ``V'_{t+1}(a', e')`` on the grid, the Euler
+equation ``u'(c) = β Σ_e' Pi[e, e'] V'_{t+1}(a', e')`` gives consumption on the grid of
+savings, the budget read backwards the wealth at which that saving is optimal, and linear
+interpolation the policy on the wealth grid (the borrowing limit binding below the first
+endogenous point); the envelope condition gives ``V'_t = (1 + r_t) u'(c_t)``. This module
+iterates it: to a stationary fixed point at constant values, and backwards along a path.
 
-    u'(c) = β Σ_e' Pi[e, e'] V'_{t+1}(a', e')
-
-gives consumption on the grid of *savings* ``a'``; the endogenous cash on hand ``c + a'`` is
-then inverted (linear interpolation, linear extrapolation above the top) to the savings policy
-on the grid of ``m``. Where ``m`` is below the endogenous cash of ``a' = a_min``, the borrowing
-constraint binds and ``a' = a_min`` exactly. The envelope condition gives this period's marginal
-value, ``V'_t = (1 + r_t) u'(c_t)``.
-
-Everything is float64-ready JAX (enable ``jax_enable_x64`` for classical work); value functions
-are the exact values of the policy under the model's lottery kernel,
-``V = u(c) + β A_x V``, i.e. the same yardstick every solver is measured with.
+``values`` are the household's inputs by name (discount factor, return, wage, the
+preferences' and the budget's parameters). Everything is float64-ready JAX (enable
+``jax_enable_x64`` for classical work); value functions are the exact values of the policy
+under the block's lottery kernel, ``V = u(c) + β A_x V``, the yardstick every solver is
+measured with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from hank_mfg.core.kernel import LotteryKernel
-from hank_mfg.models.household import (
-    EGMPolicy,
-    Household,
-    _egm_step,
-    _Primitives,
-    _primitives,
-    _share,
-    backward_egm,
-    crra_utility,
-    egm_step,
-    household_best_response,
-    marginal_utility,
-    savings_share,
-)
+from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 
 Array = jax.Array
 
 __all__ = [
-    "EGMPolicy",
-    "backward_egm",
-    "egm_step",
+    "C_FLOOR",
+    "consume_everything",
     "finite_horizon_egm",
-    "household_best_response",
+    "flow_utility",
+    "household_inputs",
     "policy_value_stationary",
-    "savings_share",
     "stationary_egm",
 ]
 
+#: Consumption below this is valued as if it were this (keeps utilities finite).
+C_FLOOR = 1e-10
+
+
+def household_inputs(
+    block: HouseholdBlock, values: Mapping[str, Any], static: Sequence[str] | None = None
+) -> tuple[dict[str, Array], tuple[tuple[str, float], ...]]:
+    """The household's inputs from ``values``: traced arrays, and the ``static`` ones (default
+    the preferences' parameters, so that e.g. ``eis = 1`` compiles to a division) as floats.
+
+    Raises:
+        ValueError: naming an input ``values`` does not provide.
+    """
+    block.check_inputs(values)
+    static = block.preferences.params if static is None else tuple(static)
+    dtype = jnp.result_type(float)
+    traced = {k: jnp.asarray(values[k], dtype=dtype) for k in block.inputs if k not in static}
+    fixed = tuple((k, float(values[k])) for k in block.inputs if k in static)
+    return traced, fixed
+
+
+def consume_everything(block: HouseholdBlock, values: Mapping[str, Any]) -> HouseholdPolicy:
+    """The policy that saves the borrowing limit and consumes the rest of cash on hand: the
+    start of stationary iterations."""
+    n = jnp.ones((block.n_wealth, block.n_income))
+    m = block.cash_on_hand(n, values)
+    savings = jnp.full_like(m, block.wealth_grid[0])
+    c = m - savings
+    R = 1.0 + values[block.asset_return]
+    return HouseholdPolicy(savings, c, n, R * block.marginal_utility(c, n, values))
+
 
 def stationary_egm(
-    household: Household,
-    r: Array,
-    w: Array,
+    block: HouseholdBlock,
+    values: Mapping[str, Any],
     tol: float = 1e-12,
     max_iter: int = 20_000,
-    consumption0: Array | None = None,
-) -> tuple[EGMPolicy, Array, Array]:
-    """Iterate EGM at constant prices to a fixed point of the savings policy.
+    start: HouseholdPolicy | None = None,
+) -> tuple[HouseholdPolicy, Array, Array]:
+    """Iterate the block's EGM step at constant ``values`` to a fixed point of savings.
 
-    ``consumption0`` (``[n_wealth, n_income]``) warm-starts the iteration (e.g. the solution at
-    a nearby rate); default: consume all cash on hand. Returns the policy, the number of
-    iterations and the last sup-norm change in ``a'`` (units of the good). Needs
-    ``r < 1/β − 1`` for a bounded solution.
+    ``start`` warm-starts the iteration (e.g. the solution at a nearby rate); default:
+    :func:`consume_everything`. Returns the policy, the number of iterations and the last
+    sup-norm change in ``a'`` (units of the good). Needs ``r < 1/β − 1`` for a bounded solution.
     """
-    prim = _primitives(household)
-    c0 = None if consumption0 is None else jnp.asarray(consumption0, dtype=prim.wealth_grid.dtype)
-    return _stationary_egm(prim, r, w, tol, c0, max_iter=max_iter)
+    traced, fixed = household_inputs(block, values)
+    if start is None:
+        start = consume_everything(block, {**traced, **dict(fixed)})
+    start = jax.tree_util.tree_map(jnp.asarray, start)
+    return _stationary_egm(block, traced, jnp.asarray(tol), start, max_iter=max_iter, fixed=fixed)
 
 
-@partial(jax.jit, static_argnames=("max_iter",))
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
 def _stationary_egm(
-    prim: _Primitives, r: Array, w: Array, tol: Array, consumption0: Array | None, max_iter: int
-) -> tuple[EGMPolicy, Array, Array]:
-    m = prim.cash_on_hand(r, w)
-    c0 = m - prim.wealth_grid[0] if consumption0 is None else consumption0
-    start = EGMPolicy(
-        savings=m - c0,
-        consumption=c0,
-        marginal_value=(1.0 + r) * marginal_utility(c0, prim.crra),
-    )
+    block: HouseholdBlock,
+    values: dict[str, Array],
+    tol: Array,
+    start: HouseholdPolicy,
+    max_iter: int,
+    fixed: tuple[tuple[str, float], ...] = (),
+) -> tuple[HouseholdPolicy, Array, Array]:
+    values = {**values, **dict(fixed)}
 
-    def cond(state):
+    def cond(state: tuple[HouseholdPolicy, Array, Array]) -> Array:
         _, it, change = state
         return (change > tol) & (it < max_iter)
 
-    def body(state):
+    def body(state: tuple[HouseholdPolicy, Array, Array]) -> tuple[HouseholdPolicy, Array, Array]:
         policy, it, _ = state
-        new = _egm_step(prim, policy.marginal_value, prim.Pi, r, w, m)
+        new = block.egm_step(policy.marginal_value, values)
         return new, it + 1, jnp.max(jnp.abs(new.savings - policy.savings))
 
     return jax.lax.while_loop(cond, body, (start, jnp.asarray(0), jnp.asarray(jnp.inf)))
 
 
-def stationary_kernel(household: Household, r: Array, w: Array) -> LotteryKernel:
-    """The lottery kernel of a continuous savings share at constant prices."""
-    low, high = household.savings_bounds(household.cash_on_hand(r, w))
-    return LotteryKernel(
-        wealth_grid=jnp.asarray(household.wealth_grid, dtype=low.dtype),
-        low=low,
-        high=high,
-        Pi=jnp.asarray(household.Pi, dtype=low.dtype),
-    )
+def flow_utility(
+    block: HouseholdBlock, policy: HouseholdPolicy, values: Mapping[str, Any]
+) -> Array:
+    """Period utility of a policy, ``[n_states]`` (consumption floored at ``C_FLOOR``)."""
+    c = jnp.maximum(policy.consumption, C_FLOOR)
+    return block.utility(c, policy.hours, values).ravel()
 
 
 def policy_value_stationary(
-    household: Household,
-    savings: Array,
-    r: Array,
-    w: Array,
+    block: HouseholdBlock,
+    values: Mapping[str, Any],
+    policy: HouseholdPolicy,
     tol: float = 1e-11,
     max_iter: int = 200_000,
 ) -> Array:
-    """Value ``V = u(c) + β A_x V`` of a stationary savings policy, ``[n_states]``.
+    """Value ``V = u(c) + β A_x V`` of a stationary policy, ``[n_states]``.
 
     Iterated to a sup-norm change below ``tol`` times ``max(1, |V|)``.
     """
-    prim = _primitives(household)
-    savings = jnp.asarray(savings, dtype=prim.wealth_grid.dtype)
-    return _policy_value_stationary(prim, savings, r, w, tol, max_iter=max_iter)
-
-
-@partial(jax.jit, static_argnames=("max_iter",))
-def _policy_value_stationary(
-    prim: _Primitives, savings: Array, r: Array, w: Array, tol: Array, max_iter: int
-) -> Array:
-    m = prim.cash_on_hand(r, w)
-    kernel = LotteryKernel(
-        wealth_grid=prim.wealth_grid,
-        low=jnp.full_like(m, prim.wealth_grid[0]),
-        high=m - prim.c_min,
-        Pi=prim.Pi,
+    traced, fixed = household_inputs(block, values)
+    policy = jax.tree_util.tree_map(jnp.asarray, policy)
+    return _policy_value_stationary(
+        block, traced, policy, jnp.asarray(tol), max_iter=max_iter, fixed=fixed
     )
-    x = _share(prim, savings, m)
-    flow = crra_utility(m - savings, prim.crra).ravel()
-    v0 = flow / (1.0 - prim.beta)
 
-    def cond(state):
+
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
+def _policy_value_stationary(
+    block: HouseholdBlock,
+    values: dict[str, Array],
+    policy: HouseholdPolicy,
+    tol: Array,
+    max_iter: int,
+    fixed: tuple[tuple[str, float], ...] = (),
+) -> Array:
+    values = {**values, **dict(fixed)}
+    kernel = block.kernel()
+    x = block.savings_share(policy.savings)
+    flow = flow_utility(block, policy, values)
+    beta = values[block.discount]
+    v0 = flow / (1.0 - beta)
+
+    def cond(state: tuple[Array, Array, Array]) -> Array:
         v, it, change = state
         return (change > tol * jnp.maximum(1.0, jnp.max(jnp.abs(v)))) & (it < max_iter)
 
-    def body(state):
+    def body(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
         v, it, _ = state
-        new = flow + prim.beta * kernel.expect(v, x)
+        new = flow + beta * kernel.expect(v, x)
         return new, it + 1, jnp.max(jnp.abs(new - v))
 
     v, _, _ = jax.lax.while_loop(cond, body, (v0, jnp.asarray(0), jnp.asarray(jnp.inf)))
     return v
 
 
-@partial(jax.jit, static_argnames=("household",))
 def finite_horizon_egm(
-    household: Household,
-    r: Array,
-    w: Array,
+    block: HouseholdBlock,
+    values: Mapping[str, Any],
+    paths: Mapping[str, Any],
     Pi: Array | None = None,
     terminal_marginal: Array | None = None,
     terminal_value: Array | None = None,
-) -> tuple[EGMPolicy, Array]:
-    """Backward EGM along a price path, with the policies' exact values.
+) -> tuple[HouseholdPolicy, Array]:
+    """Backward EGM along a path of inputs, with the policies' exact values.
 
     Args:
-        household: the household block.
-        r, w: net interest rate and wage per period, ``[T]``.
+        block: the household block.
+        values: the household's inputs that stay constant.
+        paths: inputs that move, each ``[T]`` (e.g. ``{"r": r, "w": w}``; per period).
         Pi: income transition per period ``[T, n_income, n_income]`` (``Pi[t]`` moves income
-            from ``t`` to ``t + 1``); default the household's fixed ``Pi``.
+            from ``t`` to ``t + 1``); default the block's ``Pi``.
         terminal_marginal: ``V'_T`` on the grid ``[n_wealth, n_income]`` (default 0: nothing
             is worth saving after the horizon, so the last period saves ``a_min``).
         terminal_value: ``V_T`` ``[n_wealth, n_income]`` (default 0).
 
     Returns:
         The policies stacked over ``t = 0…T-1`` (``[T, n_wealth, n_income]`` each) and the
-        values ``V_t = u(c_t) + β E[V_{t+1}]`` under the model's lottery, ``[T + 1, n_states]``.
+        values ``V_t = u(c_t) + β E[V_{t+1}]`` under the block's lottery, ``[T + 1, n_states]``.
     """
-    r, w = jnp.asarray(r), jnp.asarray(w)
-    T = r.shape[0]
-    shape = (household.n_wealth, household.n_income)
-    Pi = jnp.broadcast_to(jnp.asarray(household.Pi if Pi is None else Pi), (T, *shape[1:] * 2))
-    marginal_T = jnp.zeros(shape) if terminal_marginal is None else terminal_marginal
-    value_T = jnp.zeros(shape) if terminal_value is None else terminal_value
+    if not paths:
+        raise ValueError("paths must give at least one input path, e.g. {'r': r, 'w': w}")
+    paths = {k: jnp.asarray(v, dtype=jnp.result_type(float)) for k, v in paths.items()}
+    lengths = {k: v.shape for k, v in paths.items()}
+    T = next(iter(paths.values())).shape[0]
+    if any(s != (T,) for s in lengths.values()):
+        raise ValueError(f"paths must all have shape (T,), got {lengths}")
+    traced, fixed = household_inputs(block, {**values, **{k: 0.0 for k in paths}})
+    traced = {k: v for k, v in traced.items() if k not in paths}
+    fixed = tuple((k, v) for k, v in fixed if k not in paths)
+    shape = (block.n_wealth, block.n_income)
+    Pi = jnp.broadcast_to(jnp.asarray(block.Pi if Pi is None else Pi), (T, *shape[1:] * 2))
+    marginal_T = jnp.zeros(shape) if terminal_marginal is None else jnp.asarray(terminal_marginal)
+    value_T = jnp.zeros(shape) if terminal_value is None else jnp.asarray(terminal_value)
+    return _finite_horizon_egm(block, traced, paths, Pi, marginal_T, value_T, fixed=fixed)
 
-    def period(carry, inputs):
+
+@partial(jax.jit, static_argnames=("block", "fixed"))
+def _finite_horizon_egm(
+    block: HouseholdBlock,
+    values: dict[str, Array],
+    paths: dict[str, Array],
+    Pi: Array,
+    marginal_T: Array,
+    value_T: Array,
+    fixed: tuple[tuple[str, float], ...] = (),
+) -> tuple[HouseholdPolicy, Array]:
+    constant = {**values, **dict(fixed)}
+
+    def period(carry: tuple[Array, Array], inputs: Any) -> tuple[tuple[Array, Array], Any]:
         marginal_next, v_next = carry
-        r_t, w_t, Pi_t = inputs
-        policy = egm_step(household, marginal_next, Pi_t, r_t, w_t)
-        low, high = household.savings_bounds(household.cash_on_hand(r_t, w_t))
-        kernel = LotteryKernel(jnp.asarray(household.wealth_grid), low, high, Pi_t)
-        share = savings_share(household, policy.savings, r_t, w_t)
-        v = household.utility(policy.consumption).ravel() + household.beta * kernel.expect(
-            v_next, share
+        now, Pi_t = inputs
+        vals = {**constant, **now}
+        policy = block.egm_step(marginal_next, vals, Pi=Pi_t)
+        kernel = block.kernel(Pi_t)
+        v = flow_utility(block, policy, vals) + vals[block.discount] * kernel.expect(
+            v_next, block.savings_share(policy.savings)
         )
         return (policy.marginal_value, v), (policy, v)
 
-    _, (policies, values) = jax.lax.scan(
-        period, (marginal_T, value_T.ravel()), (r, w, Pi), reverse=True
+    _, (policies, values_t) = jax.lax.scan(
+        period, (marginal_T, value_T.ravel()), (paths, Pi), reverse=True
     )
-    return policies, jnp.concatenate([values, value_T.ravel()[None]], axis=0)
+    return policies, jnp.concatenate([values_t, value_T.ravel()[None]], axis=0)

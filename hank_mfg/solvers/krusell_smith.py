@@ -51,12 +51,13 @@ import numpy as np
 from flax import struct
 
 from hank_mfg.core.evaluation import evaluate
-from hank_mfg.core.kernel import LotteryKernel
 from hank_mfg.core.rollout import Policy, memoryless
-from hank_mfg.models.household import Household, HouseholdEconomy
-from hank_mfg.models.production import CobbDouglas, MarkovProcess
-from hank_mfg.solvers.egm import EGMPolicy, egm_step, marginal_utility, savings_share
+from hank_mfg.models.block_economy import BlockEconomy
+from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
+from hank_mfg.models.production import MarkovProcess
+from hank_mfg.solvers.egm import consume_everything, flow_utility, household_inputs
 from hank_mfg.solvers.solution import Solution
+from hank_mfg.solvers.stationary import capital_demand, rate_floor, stationary_state
 
 Array = jax.Array
 
@@ -117,7 +118,7 @@ def _weight_matrix(capital_grid: Array, K: Array) -> Array:
     ] * jax.nn.one_hot(j + 1, n, dtype=K.dtype)
 
 
-def aggregate_labour_by_state(economy: HouseholdEconomy) -> np.ndarray:
+def aggregate_labour_by_state(economy: BlockEconomy) -> np.ndarray:
     """Aggregate efficiency units ``L(z) = Σ_e p_z(e) ℓ(e)`` in each aggregate state ``[n_z]``.
 
     ``p_z`` is the employment distribution the economy's initial distribution implies in state
@@ -130,12 +131,12 @@ def aggregate_labour_by_state(economy: HouseholdEconomy) -> np.ndarray:
             state depends on more than ``z``.
     """
     hh = economy.household
-    if not (hh.Pi_is_aggregate and isinstance(economy.tfp, MarkovProcess)):
+    if economy.income_transition_by_z is None or not isinstance(economy.tfp, MarkovProcess):
         raise ValueError(
             "economy must have a Markov TFP process and an income transition Pi(e'|e,z,z') "
             "(e.g. hank_mfg.models.krusell_smith)"
         )
-    Pi = np.asarray(hh.Pi)
+    Pi = np.asarray(economy.income_transition_by_z)
     z0 = int(economy.tfp.initial_index)
     mu0 = np.asarray(economy.initial_distributions, dtype=np.float64)
     p0 = mu0.reshape(mu0.shape[0], hh.n_wealth, hh.n_income).sum(axis=1)
@@ -150,15 +151,16 @@ def aggregate_labour_by_state(economy: HouseholdEconomy) -> np.ndarray:
             "employment distribution of z to that of z' for every (z, z') (e.g. start from "
             "the unemployment rate of the initial TFP state)"
         )
-    return p @ hh.labour
+    return p @ hh.productivity
 
 
-def representative_agent_capital(economy: HouseholdEconomy) -> float:
+def representative_agent_capital(economy: BlockEconomy) -> float:
     """Steady-state capital of the representative-agent economy at average ``Z`` and ``L``.
 
-    ``K = L̄ (α A Z̄ / (1/β − 1 + δ))^{1/(1−α)}`` with ``Z̄``, ``L̄`` the means under the
-    stationary distribution of ``Pi_z`` (units of the good); the centre of the default
-    capital grid (heterogeneous households save somewhat more, precautionarily).
+    The capital at which the firm's rate is ``1/β − 1`` at ``Z̄``, ``L̄``, the means under the
+    stationary distribution of ``Pi_z`` (``K = L̄ (α A Z̄ / (1/β − 1 + δ))^{1/(1−α)}`` for
+    Cobb–Douglas; units of the good): the centre of the default capital grid (heterogeneous
+    households save somewhat more, precautionarily).
     """
     Pi_z = np.asarray(economy.tfp.Pi, dtype=np.float64)
     vals, vecs = np.linalg.eig(Pi_z.T)
@@ -166,10 +168,8 @@ def representative_agent_capital(economy: HouseholdEconomy) -> float:
     q = q / q.sum()
     Z = float(q @ np.asarray(economy.tfp.levels))
     L = float(q @ aggregate_labour_by_state(economy))
-    firm, beta = economy.firm, economy.household.beta
-    return L * (firm.alpha * firm.level * Z / (1.0 / beta - 1.0 + firm.delta)) ** (
-        1.0 / (1.0 - firm.alpha)
-    )
+    beta = economy.parameters[economy.household.discount]
+    return capital_demand(economy, 1.0 / beta - 1.0, L, Z)
 
 
 def _joint_transition(Pi_z: Array, Pi_e: Array) -> Array:
@@ -182,28 +182,38 @@ def _joint_transition(Pi_z: Array, Pi_e: Array) -> Array:
 # --- the household on (a, e, K, z) ------------------------------------------------------------
 
 
-@partial(jax.jit, static_argnames=("household", "max_iter"))
+def _node_values(
+    block: HouseholdBlock, values: dict[str, Array], shape: tuple[int, ...]
+) -> dict[str, Array]:
+    """The household's traced inputs broadcast to one value per ``(z, K)`` node."""
+    return {k: jnp.broadcast_to(v, shape) for k, v in values.items()}
+
+
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
 def _solve_household(
-    household: Household,
-    r: Array,
-    w: Array,
+    block: HouseholdBlock,
+    values: dict[str, Array],
     joint: Array,
     weights: Array,
     marginal0: Array,
     tol: float,
     max_iter: int,
-) -> tuple[EGMPolicy, Array, Array]:
-    n_z, n_K = r.shape
-    n_a, n_e = household.n_wealth, household.n_income
-    # egm_step per (z, K): the sum over (z', e') is one income transition onto n_z · n_e states
-    step = jax.vmap(
-        jax.vmap(partial(egm_step, household), in_axes=(0, None, 0, 0)), in_axes=(0, 0, 0, 0)
-    )
+    fixed: tuple[tuple[str, float], ...] = (),
+) -> tuple[HouseholdPolicy, Array, Array]:
+    n_z, n_K = weights.shape[:2]
+    n_a, n_e = block.n_wealth, block.n_income
+    nodes = _node_values(block, values, (n_z, n_K))
 
-    def update(marginal: Array) -> EGMPolicy:
+    def one(marginal_next: Array, Pi: Array, vals: dict[str, Array]) -> HouseholdPolicy:
+        return block.egm_step(marginal_next, {**vals, **dict(fixed)}, Pi=Pi)
+
+    # the EGM step per (z, K): the sum over (z', e') is one income transition onto n_z · n_e
+    step = jax.vmap(jax.vmap(one, in_axes=(0, None, 0)), in_axes=(0, 0, 0))
+
+    def update(marginal: Array) -> HouseholdPolicy:
         # V_a at the forecast K'(K_i, z), next TFP state z' and income e': [z, i, a', (z', e')]
         nxt = jnp.einsum("zij,yjae->ziaye", weights, marginal)
-        return step(nxt.reshape(n_z, n_K, n_a, n_z * n_e), joint, r, w)
+        return step(nxt.reshape(n_z, n_K, n_a, n_z * n_e), joint, nodes)
 
     def cond(state):
         _, it, change = state
@@ -218,22 +228,29 @@ def _solve_household(
     return jax.lax.while_loop(cond, body, (start, jnp.asarray(1), jnp.asarray(jnp.inf)))
 
 
-def _prices(
-    firm: CobbDouglas, capital_grid: Array, labour: Array, z_levels: Array
-) -> tuple[Array, Array]:
-    """``r(K_i, z)``, ``w(K_i, z)`` on the capital grid, ``[n_z, n_K]`` each."""
-    return firm.prices(capital_grid[None, :], labour[:, None], z_levels[:, None])
+def _node_inputs(
+    economy: BlockEconomy, capital_grid: Array, labour: Array, z_levels: Array
+) -> dict[str, Any]:
+    """The household's inputs (prices …) at each node ``(z, K_i)`` of the capital grid, as
+    the blocks pricing the household give them: ``[n_z, n_K]`` arrays or constants."""
+    state = stationary_state(
+        economy,
+        capital_grid[None, :],
+        labour[:, None],
+        z_levels[:, None] * jnp.ones_like(capital_grid[None, :]),
+    )
+    return economy.evaluate_prices(state)
 
 
 def solve_household(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     capital_grid: Any,
     coefficients: Any,
     *,
     tol: float = 1e-9,
     max_iter: int = 50_000,
     marginal0: Any = None,
-) -> tuple[EGMPolicy, int, float]:
+) -> tuple[HouseholdPolicy, int, float]:
     """Household savings on ``(z, K, a, e)`` given the law of motion, by EGM.
 
     Args:
@@ -246,56 +263,59 @@ def solve_household(
             marginal value of consuming all cash on hand).
 
     Returns:
-        The policy (``savings``, ``consumption``, ``marginal_value``, each
+        The policy (``savings``, ``consumption``, ``hours``, ``marginal_value``, each
         ``[n_z, n_K, n_wealth, n_income]``), the number of EGM steps and the last change.
     """
     hh = economy.household
     K_grid = jnp.asarray(capital_grid, dtype=jnp.float64)
     z_levels = jnp.asarray(economy.tfp.levels, dtype=jnp.float64)
     labour = jnp.asarray(aggregate_labour_by_state(economy))
-    r, w = _prices(economy.firm, K_grid, labour, z_levels)
-    joint = _joint_transition(jnp.asarray(economy.tfp.Pi), jnp.asarray(hh.Pi))
+    traced, fixed = household_inputs(hh, _node_inputs(economy, K_grid, labour, z_levels))
+    joint = _joint_transition(
+        jnp.asarray(economy.tfp.Pi), jnp.asarray(economy.income_transition_by_z)
+    )
     weights = _weight_matrix(K_grid, next_capital(jnp.asarray(coefficients), K_grid))
+    shape = (z_levels.shape[0], K_grid.shape[0])
     if marginal0 is None:
-        m = jax.vmap(jax.vmap(hh.cash_on_hand))(r, w)
-        c0 = m - hh.borrowing_limit
-        marginal0 = (1.0 + r)[..., None, None] * marginal_utility(c0, hh.crra)
+        start = jax.vmap(jax.vmap(lambda v: consume_everything(hh, {**v, **dict(fixed)})))
+        marginal0 = start(_node_values(hh, traced, shape)).marginal_value
     policy, it, change = _solve_household(
-        hh, r, w, joint, weights, jnp.asarray(marginal0), tol, max_iter
+        hh, traced, joint, weights, jnp.asarray(marginal0), tol, max_iter, fixed=fixed
     )
     return policy, int(it), float(change)
 
 
-@partial(jax.jit, static_argnames=("household", "max_iter"))
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
 def _policy_value(
-    household: Household,
-    r: Array,
-    w: Array,
+    block: HouseholdBlock,
+    values: dict[str, Array],
     joint: Array,
     weights: Array,
-    savings: Array,
+    policy: HouseholdPolicy,
     tol: float,
     max_iter: int,
+    fixed: tuple[tuple[str, float], ...] = (),
 ) -> Array:
-    """``V = u(c) + β E[V(a', e', K', z')]`` on ``(z, K, a, e)`` for a savings policy."""
-    n_z, n_K = r.shape
-    n_a, n_e = household.n_wealth, household.n_income
-    m = jax.vmap(jax.vmap(household.cash_on_hand))(r, w)
-    flow = household.utility(m - savings)
-    shares = jax.vmap(jax.vmap(partial(savings_share, household)))(savings, r, w)
-    grid = jnp.asarray(household.wealth_grid, dtype=r.dtype)
-    eye = jnp.eye(n_e, dtype=r.dtype)
+    """``V = u(c) + β E[V(a', e', K', z')]`` on ``(z, K, a, e)`` for a policy."""
+    n_z, n_K = weights.shape[:2]
+    n_a, n_e = block.n_wealth, block.n_income
+    nodes = _node_values(block, values, (n_z, n_K))
+    constant = dict(fixed)
+    flow = jax.vmap(jax.vmap(lambda p, v: flow_utility(block, p, {**v, **constant})))(
+        policy, nodes
+    ).reshape(n_z, n_K, n_a, n_e)
+    shares = jax.vmap(jax.vmap(block.savings_share))(policy.savings)
+    kernel = block.kernel(jnp.eye(n_e, dtype=flow.dtype))
+    beta = {**nodes, **constant}[block.discount]
 
-    def gather(v_next: Array, m_zi: Array, x: Array) -> Array:
+    def gather(v_next: Array, x: Array) -> Array:
         # E over (z', e') is already in v_next [a', e]; the lottery gathers it at a'(a, e)
-        low, high = household.savings_bounds(m_zi)
-        kernel = LotteryKernel(wealth_grid=grid, low=low, high=high, Pi=eye)
         return kernel.expect(v_next.ravel(), x).reshape(n_a, n_e)
 
     def update(v: Array) -> Array:
         nxt = jnp.einsum("zij,yjae->ziaye", weights, v).reshape(n_z, n_K, n_a, n_z * n_e)
         expected = jnp.einsum("ziaf,zef->ziae", nxt, joint)
-        return flow + household.beta * jax.vmap(jax.vmap(gather))(expected, m, shares)
+        return flow + beta[..., None, None] * jax.vmap(jax.vmap(gather))(expected, shares)
 
     def cond(state):
         v, it, change = state
@@ -306,7 +326,7 @@ def _policy_value(
         new = update(v)
         return new, it + 1, jnp.max(jnp.abs(new - v))
 
-    v0 = flow / (1.0 - household.beta)
+    v0 = flow / (1.0 - beta[..., None, None])
     v, _, _ = jax.lax.while_loop(cond, body, (v0, jnp.asarray(0), jnp.asarray(jnp.inf)))
     return v
 
@@ -323,7 +343,9 @@ class KrusellSmithPolicyParams:
         savings: next-period wealth ``a'(a, e; K_i, z)``, ``[n_z, n_K, n_wealth, n_income]``.
         z_levels: TFP level of each aggregate state ``[n_z]``.
         labour: aggregate efficiency units ``L(z)`` ``[n_z]``.
-        household, firm: the model's blocks (static).
+        economy: the economy (static): its household block and the blocks pricing it.
+        rate_shift: ``c`` with ``log(r + c)`` near linear in ``log K`` (static; minus the
+            rate's floor, ``δ`` for Cobb–Douglas), for recovering capital from ``r``.
         observation: names of the game's shared observation (static); either ``r`` and ``w``
             (capital and ``z`` are recovered from the factor prices) or ``K`` and ``Z``.
     """
@@ -332,8 +354,8 @@ class KrusellSmithPolicyParams:
     savings: Array
     z_levels: Array
     labour: Array
-    household: Household = struct.field(pytree_node=False)
-    firm: CobbDouglas = struct.field(pytree_node=False)
+    economy: BlockEconomy = struct.field(pytree_node=False)
+    rate_shift: float = struct.field(pytree_node=False, default=0.0)
     observation: tuple[str, ...] = struct.field(pytree_node=False, default=("r", "w"))
 
 
@@ -349,44 +371,78 @@ def _state_index(z_levels: Array, Z: Array) -> Array:
     return jnp.argmin(jnp.abs(z_levels - Z)).astype(jnp.int32)
 
 
+#: Newton steps inverting the rate for capital (in ``log K`` on ``log(r + c)``, which is
+#: linear for a Cobb–Douglas firm: one step is exact there).
+_INVERSION_STEPS = 8
+
+
+def _values_at(params: KrusellSmithPolicyParams, K: Array, z: Array) -> dict[str, Array]:
+    economy = params.economy
+    state = stationary_state(economy, K, params.labour[z], params.z_levels[z])
+    return economy.evaluate_prices(state)
+
+
+def _capital_at_rate(params: KrusellSmithPolicyParams, r: Array, z: Array) -> Array:
+    """Capital at which the blocks give the rate ``r`` in TFP state ``z``: Newton in ``log K``
+    on ``log(r(K) + c) = log(r + c)`` with ``c`` minus the rate's floor (``δ``)."""
+    c = params.rate_shift
+    name = params.economy.household.asset_return
+
+    def log_rate(log_k: Array) -> Array:
+        return jnp.log(_values_at(params, jnp.exp(log_k), z)[name] + c)
+
+    def newton(_: int, log_k: Array) -> Array:
+        f, slope = jax.value_and_grad(log_rate)(log_k)
+        return log_k - (f - jnp.log(r + c)) / slope
+
+    start = jnp.log(jnp.mean(params.capital_grid)).astype(r.dtype)
+    return jnp.exp(jax.lax.fori_loop(0, _INVERSION_STEPS, newton, start))
+
+
 def aggregate_state_from_observation(
     params: KrusellSmithPolicyParams, obs: Array
-) -> tuple[Array, Array, Array, Array]:
-    """``(K, z, r, w)`` from the shared observation.
+) -> tuple[Array, Array, dict[str, Array]]:
+    """``(K, z, values)`` from the shared observation: capital, the TFP state and the
+    household's inputs there (prices …).
 
-    From prices: the capital–labour ratio solves ``(r + δ) / w = α / ((1 − α) k)``, so
-    ``k = α w / ((1 − α)(r + δ))``; then ``A Z = w / ((1 − α) k^α)`` picks the nearest TFP
-    state ``z`` and ``K = k L(z)``. From ``(K, Z)``: prices are the firm's at ``(K, L(z), Z)``.
+    From prices: in each TFP state the capital that gives the observed ``r`` (the firm's
+    rate inverted), and the state whose wage is then the observed ``w`` (or the state of an
+    observed ``Z``); from ``(K, Z)``: the nearest TFP state. The observed values replace
+    the blocks' own (they agree to rounding).
     """
     names = params.observation
     get = {name: obs[i] for i, name in enumerate(names)}
-    firm = params.firm
     if "r" in get and "w" in get:
-        r, w = get["r"], get["w"]
-        k = firm.alpha * w / ((1.0 - firm.alpha) * (r + firm.delta))
+        n_z = params.z_levels.shape[0]
+        K_z = jax.vmap(lambda z: _capital_at_rate(params, get["r"], z))(jnp.arange(n_z))
         if "Z" in get:
             z = _state_index(params.z_levels, get["Z"])
         else:
-            Z = w / ((1.0 - firm.alpha) * firm.level * k**firm.alpha)
-            z = _state_index(params.z_levels, Z)
-        K = get["K"] if "K" in get else k * params.labour[z]
-        return K, z, r, w
-    z = _state_index(params.z_levels, get["Z"])
-    K = get["K"]
-    r, w = firm.prices(K, params.labour[z], params.z_levels[z])
-    return K, z, r, w
+            w_z = jax.vmap(lambda k, z: _values_at(params, k, z)["w"])(K_z, jnp.arange(n_z))
+            z = jnp.argmin(jnp.abs(w_z - get["w"])).astype(jnp.int32)
+        K = get["K"] if "K" in get else K_z[z]
+    else:
+        z = _state_index(params.z_levels, get["Z"])
+        K = get["K"]
+    values = _values_at(params, K, z)
+    values.update({k: v for k, v in get.items() if k in values})
+    return K, z, values
 
 
-def _shares_at(params: KrusellSmithPolicyParams, K: Array, z: Array, r: Array, w: Array) -> Array:
+def _shares_at(
+    params: KrusellSmithPolicyParams, K: Array, z: Array, values: dict[str, Array]
+) -> Array:
     """Savings shares ``[n_states]`` at ``(K, z)``: the policy interpolated linearly in ``K``."""
     j, theta = capital_weights(params.capital_grid, K)
     savings = (1.0 - theta) * params.savings[z, j] + theta * params.savings[z, j + 1]
-    return savings_share(params.household, savings, r, w)
+    economy = params.economy
+    m = economy.household.cash_on_hand(jnp.ones_like(savings), values)
+    return economy.share_given_cash(m, savings)
 
 
 def _policy_table(params: KrusellSmithPolicyParams, obs: Array) -> Array:
-    K, z, r, w = aggregate_state_from_observation(params, obs)
-    return _shares_at(params, K, z, r, w)
+    K, z, values = aggregate_state_from_observation(params, obs)
+    return _shares_at(params, K, z, values)
 
 
 #: The Krusell–Smith savings policy: a continuous savings share per state from the shared
@@ -399,7 +455,7 @@ krusell_smith_policy: Policy = memoryless(_policy_table)
 
 @partial(jax.jit, static_argnames=("economy",))
 def _simulate(
-    economy: HouseholdEconomy, params: KrusellSmithPolicyParams, mu0: Array, z_path: Array
+    economy: BlockEconomy, params: KrusellSmithPolicyParams, mu0: Array, z_path: Array
 ) -> tuple[Array, Array, Array, Array]:
     good = z_path[0]
 
@@ -407,8 +463,8 @@ def _simulate(
         mu, last_good = state
         z, z_next, t = inputs
         agg = economy.make_agg(mu, z, t)
-        K = agg.aux["K"]
-        x = _shares_at(params, K, z, agg.aux["r"], agg.aux["w"])
+        K = agg.aux[economy.wealth]
+        x = _shares_at(params, K, z, {**economy.parameters, **agg.aux})
         kernel = economy.lottery_kernel(agg, z_next)
         last_good = jnp.where(z == good, mu, last_good)
         return (kernel.forward(mu, x), last_good), (K, kernel.mass_above_grid(mu, x))
@@ -416,12 +472,12 @@ def _simulate(
     n = z_path.shape[0] - 1
     inputs = (z_path[:-1], z_path[1:], jnp.arange(n, dtype=jnp.int32))
     (mu_T, last_good), (K, above) = jax.lax.scan(period, (mu0, mu0), inputs)
-    K_T = economy.make_agg(mu_T, z_path[-1], n).aux["K"]
+    K_T = economy.make_agg(mu_T, z_path[-1], n).aux[economy.wealth]
     return jnp.concatenate([K, K_T[None]]), above, mu_T, last_good
 
 
 def simulate_capital(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     params: KrusellSmithPolicyParams,
     mu0: Any,
     z_path: Any,
@@ -575,7 +631,7 @@ class KrusellSmithConfig:
             if not 0.0 < lo < hi:
                 raise ValueError(f"capital_bounds must satisfy 0 < K_low < K_high, got {(lo, hi)}")
 
-    def settings(self, economy: HouseholdEconomy, capital_grid: np.ndarray) -> dict[str, Any]:
+    def settings(self, economy: BlockEconomy, capital_grid: np.ndarray) -> dict[str, Any]:
         """The settings as results files record them."""
         return {
             "method": "Krusell-Smith: EGM on (a, e, K, z), lottery simulation, OLS per z",
@@ -618,20 +674,20 @@ class _Iterations:
     r2: np.ndarray
     K: np.ndarray
     info: dict[str, Any]
-    policy: EGMPolicy
+    policy: HouseholdPolicy
     params: KrusellSmithPolicyParams
     history: dict[str, list]
     converged: bool
     iterations: int
 
 
-def _check_economy(economy: HouseholdEconomy) -> None:
+def _check_economy(economy: BlockEconomy) -> None:
     _check_observation(economy.observation)
     if economy.shares is not None:
         raise ValueError("economy must have a continuous savings share (shares=None)")
 
 
-def _setup(economy: HouseholdEconomy, config: KrusellSmithConfig) -> _Setup:
+def _setup(economy: BlockEconomy, config: KrusellSmithConfig) -> _Setup:
     """The capital grid around the representative agent's capital, the initial law of
     motion and the seeded TFP path."""
     labour = aggregate_labour_by_state(economy)  # checks the economy is of the KS kind
@@ -660,7 +716,7 @@ def _setup(economy: HouseholdEconomy, config: KrusellSmithConfig) -> _Setup:
 
 
 def _iterate(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     config: KrusellSmithConfig,
     setup: _Setup,
     start: float,
@@ -688,8 +744,8 @@ def _iterate(
             savings=policy.savings,
             z_levels=jnp.asarray(setup.z_levels),
             labour=jnp.asarray(setup.labour),
-            household=economy.household,
-            firm=economy.firm,
+            economy=economy,
+            rate_shift=-rate_floor(economy, 1.0),
             observation=economy.observation,
         )
         K, info = simulate_capital(economy, params, mu0, z_path)
@@ -745,38 +801,32 @@ def _warn_about_grids(K_sim: np.ndarray, K_grid: np.ndarray, info: dict[str, Any
 
 
 def _evaluation_game(
-    economy: HouseholdEconomy, setup: _Setup, done: _Iterations, K_mean: float
-) -> tuple[HouseholdEconomy, Array]:
+    economy: BlockEconomy, setup: _Setup, done: _Iterations, K_mean: float
+) -> tuple[BlockEconomy, Array]:
     """The economy restarted from the simulated distribution, with terminal values of the
     policy at mean capital; and the policy's value on ``(z, K, a, e)``."""
-    hh, firm = economy.household, economy.firm
+    hh = economy.household
     K_grid = jnp.asarray(setup.capital_grid)
-    r_grid, w_grid = _prices(firm, K_grid, jnp.asarray(setup.labour), jnp.asarray(setup.z_levels))
-    joint = _joint_transition(jnp.asarray(setup.Pi_z), jnp.asarray(hh.Pi))
+    inputs = _node_inputs(economy, K_grid, jnp.asarray(setup.labour), jnp.asarray(setup.z_levels))
+    traced, fixed = household_inputs(hh, inputs)
+    joint = _joint_transition(jnp.asarray(setup.Pi_z), jnp.asarray(economy.income_transition_by_z))
     weights = _weight_matrix(K_grid, next_capital(jnp.asarray(done.coefficients), K_grid))
     policy = done.policy
-    value = _policy_value(hh, r_grid, w_grid, joint, weights, policy.savings, 1e-12, 100_000)
+    value = _policy_value(hh, traced, joint, weights, policy, 1e-12, 100_000, fixed=fixed)
     q = np.linalg.matrix_power(setup.Pi_z, economy.horizon)[int(economy.tfp.initial_index)]
     w_K = np.asarray(_weight_matrix(K_grid, jnp.asarray(K_mean)))
     terminal = np.einsum("z,j,zjae->ae", q, w_K, np.asarray(value)).ravel()
     terminal_marginal = np.einsum("z,j,zjae->ae", q, w_K, np.asarray(policy.marginal_value))
-    game = HouseholdEconomy(
-        hh,
-        firm,
-        tfp=economy.tfp,
-        horizon=economy.horizon,
+    game = economy.with_settings(
         terminal=terminal,
         terminal_marginal=terminal_marginal.ravel(),
         initial_distributions=done.info["last_distribution_in_initial_state"],
-        observation=economy.observation,
-        name=economy.name,
     )
-    game.calibration = getattr(economy, "calibration", None)  # recorded by results files
     return game, value
 
 
 def solve_krusell_smith(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     config: KrusellSmithConfig | None = None,
     *,
     verbose: bool = False,

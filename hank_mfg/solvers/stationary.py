@@ -4,9 +4,11 @@ The stationary distribution under a savings policy solves ``mu = Aᵀ mu`` with 
 lottery kernel, computed exactly by a sparse direct solve (float64). The stationary equilibrium
 is the net interest rate at which households' wealth equals the capital the firm demands,
 
-    K_s(r) = Σ_s mu_r(s) a(s)  =  K_d(r) = L (α Z / (r + δ))^(1/(1-α)),
+    K_s(r) = Σ_s mu_r(s) a(s)  =  K_d(r)   (the K at which the firm's block gives r;
+                                            L (α Z / (r + δ))^(1/(1-α)) for Cobb–Douglas),
 
-found by Brent's method on ``r ∈ (−δ, 1/β − 1)``. Each trial rate starts EGM from the policies
+found by Brent's method on ``r ∈ (−δ, 1/β − 1)``; the household's other inputs (the wage …)
+are the model's blocks evaluated at ``K_d(r)``. Each trial rate starts EGM from the policies
 of the solved rates nearest to it (linear in ``r``) and is solved only as precisely as the sign
 of ``K_s − K_d`` there needs (see ``LOOSE_EGM_TOL``); the equilibrium rate itself to ``EGM_TOL``.
 """
@@ -30,15 +32,13 @@ import scipy.sparse.linalg
 from hank_mfg.core.checks import check_in_range
 from hank_mfg.core.kernel import Kernel, LotteryKernel
 from hank_mfg.core.rollout import constant_policy
-from hank_mfg.models.household import Household, HouseholdEconomy
+from hank_mfg.models.block_economy import BlockEconomy
+from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 from hank_mfg.solvers.egm import (
-    EGMPolicy,
-    _Primitives,
-    _primitives,
-    _share,
     _stationary_egm,
+    consume_everything,
+    household_inputs,
     policy_value_stationary,
-    stationary_kernel,
 )
 from hank_mfg.solvers.solution import Solution
 
@@ -73,6 +73,12 @@ __all__ = [
     "stationary_distribution",
     "stationary_equilibrium",
     "stationary_solution",
+    "capital_demand",
+    "check_natural_limit",
+    "prices_at_rate",
+    "rate_floor",
+    "stationary_kernel",
+    "stationary_state",
 ]
 
 
@@ -230,33 +236,129 @@ def stationary_distribution(
     return mu / mu.sum()
 
 
-def aggregate_labour(economy: HouseholdEconomy) -> float:
-    """Aggregate efficiency units ``L`` in a stationary state (or the fixed labour supply)."""
-    if economy.labour_supply is not None:
-        return float(economy.labour_supply)
+def aggregate_labour(economy: BlockEconomy) -> float:
+    """Aggregate effective labour ``L = Σ μ e`` in a stationary state (or the fixed labour
+    the parameters give)."""
+    if economy.labour in economy.parameters:
+        return float(economy.parameters[economy.labour])
     from hank_mfg.calibration.income import stationary_distribution as markov_stationary
 
-    if economy.household.Pi_is_aggregate:
+    if economy.income_transition_by_z is not None:
         raise ValueError("a stationary equilibrium needs an income process without aggregate risk")
-    pi = markov_stationary(np.asarray(economy.household.Pi))
-    return float(pi @ economy.household.labour)
+    block = economy.household
+    return float(markov_stationary(np.asarray(block.Pi)) @ block.productivity)
 
 
-@partial(jax.jit, static_argnames=("max_iter",))
-def _household_block(
-    prim: _Primitives, r: Array, w: Array, tol: Array, consumption0: Array | None, max_iter: int
-) -> tuple[EGMPolicy, Array, Array, Array, Array, Array]:
-    """Stationary EGM policy at ``(r, w)``, its savings share and flat transitions, in one call."""
-    policy, iterations, change = _stationary_egm(prim, r, w, tol, consumption0, max_iter=max_iter)
-    m = prim.cash_on_hand(r, w)
-    share = _share(prim, policy.savings, m)
-    kernel = LotteryKernel(
-        wealth_grid=prim.wealth_grid,
-        low=jnp.full_like(m, prim.wealth_grid[0]),
-        high=m - prim.c_min,
-        Pi=prim.Pi,
+def stationary_state(economy: BlockEconomy, K: Any, L: Any, Z: Any = 1.0) -> dict[str, Any]:
+    """The aggregates the game reads from μ and z — capital ``K``, labour ``L`` (unless the
+    parameters fix it) and the shock's level ``Z`` — by their names in the economy."""
+    state = {economy.wealth: K, economy.shock: Z}
+    if economy.labour not in economy.parameters:
+        state[economy.labour] = L
+    return state
+
+
+@partial(jax.jit, static_argnums=0)
+def _rate(economy: BlockEconomy, log_capital: Array, labour: Array, Z: Array) -> Array:
+    """The rate the blocks pricing the household give at capital ``exp(log_capital)``."""
+    state = stationary_state(economy, jnp.exp(log_capital), labour, Z)
+    return economy.evaluate_prices(state)[economy.household.asset_return]
+
+
+def capital_demand(economy: BlockEconomy, r: float, L: float, Z: float = 1.0) -> float:
+    """Capital at which the blocks pricing the household give the net rate ``r`` (the
+    firm's demand at ``r`` and TFP ``Z``): the root in ``log K`` of the decreasing ``r(K)``,
+    by Brent's method to rounding."""
+
+    def excess_rate(log_k: float) -> float:
+        return float(_rate(economy, jnp.asarray(log_k), jnp.asarray(L), jnp.asarray(Z))) - r
+
+    lo = hi = float(np.log(L))
+    while excess_rate(hi) > 0:
+        hi += 2.0
+        if hi > 200:
+            raise ValueError(f"{economy.name}: no capital stock gives the rate r={r:.6g}")
+    while excess_rate(lo) < 0:
+        lo -= 2.0
+        if lo < -200:
+            raise ValueError(f"{economy.name}: no capital stock gives the rate r={r:.6g}")
+    if lo == hi:
+        return float(np.exp(lo))
+    return float(np.exp(scipy.optimize.brentq(excess_rate, lo, hi, xtol=1e-15, rtol=1e-15)))
+
+
+def rate_floor(economy: BlockEconomy, L: float) -> float:
+    """The net rate as capital grows without bound (``−δ`` for a Cobb–Douglas firm): the
+    lowest rate a stationary equilibrium may have."""
+    return float(_rate(economy, jnp.asarray(np.log(L) + 60.0), jnp.asarray(L), jnp.asarray(1.0)))
+
+
+@dataclass
+class _Prices:
+    """What the blocks make of the rate ``r`` at the stationary state: the capital demanded
+    and every value the household reads (its wage …)."""
+
+    r: float
+    K: float
+    values: dict[str, float]
+
+
+def prices_at_rate(economy: BlockEconomy, r: float, L: float) -> _Prices:
+    """The stationary state's capital demand and values at the net rate ``r``."""
+    K = capital_demand(economy, r, L)
+    state = stationary_state(economy, K, L)
+    values = {k: float(np.asarray(v)) for k, v in economy.evaluate_prices(state).items()}
+    values[economy.household.asset_return] = r  # exactly the rate tried
+    return _Prices(r=r, K=K, values=values)
+
+
+def stationary_kernel(economy: BlockEconomy, values: Any) -> LotteryKernel:
+    """The game's lottery kernel at constant ``values`` (the household's inputs), for its
+    continuous savings share (:attr:`StationaryEquilibrium.share`)."""
+    block = economy.household
+    m = block.cash_on_hand(jnp.ones((block.n_wealth, block.n_income)), values)
+    low, high = economy.bounds_given_cash(m)
+    return LotteryKernel(
+        wealth_grid=jnp.asarray(block.wealth_grid, dtype=low.dtype),
+        low=low,
+        high=high,
+        Pi=jnp.asarray(block.Pi, dtype=low.dtype),
     )
-    idx, weights = _flat_transitions(kernel, share)
+
+
+def check_natural_limit(block: HouseholdBlock, values: Any) -> None:
+    """Raise ``ValueError`` if some state cannot afford the borrowing limit at these values:
+    the borrowing limit lies below the natural one (repaying it would take all income
+    forever)."""
+    m = np.asarray(block.cash_on_hand(jnp.ones((block.n_wealth, block.n_income)), values))
+    a_min = float(block.wealth_grid[0])
+    if np.any(m <= a_min):
+        prices = ", ".join(
+            f"{k}={float(values[k]):.4g}"
+            for k in block.inputs
+            if k in values and k != block.discount
+        )
+        raise ValueError(
+            f"borrowing_limit {a_min:g} is below the natural borrowing limit at {prices}: "
+            "some households could not repay it; raise it"
+        )
+
+
+@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
+def _household_block(
+    block: HouseholdBlock,
+    values: dict[str, Array],
+    tol: Array,
+    start: HouseholdPolicy,
+    max_iter: int,
+    fixed: tuple[tuple[str, float], ...] = (),
+) -> tuple[HouseholdPolicy, Array, Array, Array, Array, Array]:
+    """Stationary EGM policy, its savings share and flat transitions, in one call."""
+    policy, iterations, change = _stationary_egm(
+        block, values, tol, start, max_iter=max_iter, fixed=fixed
+    )
+    share = block.savings_share(policy.savings)
+    idx, weights = _flat_transitions(block.kernel(), share)
     return policy, iterations, change, share, idx, weights
 
 
@@ -267,7 +369,8 @@ class _Supply:
     r: float
     w: float
     K: float
-    policy: EGMPolicy
+    values: dict[str, float]
+    policy: HouseholdPolicy
     share: Array
     mu: np.ndarray
     consumption: np.ndarray
@@ -276,27 +379,37 @@ class _Supply:
     change: float
 
 
-def _supply(household: Household, r: float, w: float, warm: Any, tol: float) -> _Supply:
+def _start(block: HouseholdBlock, values: dict[str, Any], consumption0: Any) -> HouseholdPolicy:
+    """An EGM start: consume ``consumption0`` (default: all cash above the borrowing limit)."""
+    if consumption0 is None:
+        return consume_everything(block, values)
+    n = jnp.ones((block.n_wealth, block.n_income))
+    c = jnp.asarray(consumption0, dtype=jnp.result_type(float))
+    m = block.cash_on_hand(n, values)
+    R = 1.0 + values[block.asset_return]
+    return HouseholdPolicy(m - c, c, n, R * block.marginal_utility(c, n, values))
+
+
+def _supply(block: HouseholdBlock, values: dict[str, float], warm: Any, tol: float) -> _Supply:
     c0, mu0 = (None, None) if warm is None else warm
-    prim = _primitives(household)
-    c0 = None if c0 is None else np.asarray(c0, dtype=prim.wealth_grid.dtype)
+    traced, fixed = household_inputs(block, values)
+    start = _start(block, {**traced, **dict(fixed)}, c0)
     policy, iterations, change, share, idx, weights = _household_block(
-        prim, r, w, tol, c0, max_iter=EGM_MAX_ITER
+        block, traced, jnp.asarray(tol), start, max_iter=EGM_MAX_ITER, fixed=fixed
     )
     idx, weights = np.asarray(idx), np.asarray(weights, dtype=np.float64)
     try:
         mu = _direct_stationary(idx, weights)
     except _NotUnique:  # several recurrent classes: the one the warm start leads to
-        mu = stationary_distribution(stationary_kernel(household, r, w), share, mu0=mu0)
+        mu = stationary_distribution(block.kernel(), share, mu0=mu0)
     mu = np.clip(mu, 0.0, None)
     mu = mu / mu.sum()
-    K = float(
-        mu.reshape(household.n_wealth, household.n_income).sum(axis=1) @ household.wealth_grid
-    )
+    K = float(mu.reshape(block.n_wealth, block.n_income).sum(axis=1) @ block.wealth_grid)
     return _Supply(
-        r=r,
-        w=w,
+        r=float(values[block.asset_return]),
+        w=float(values.get("w", np.nan)),
         K=K,
+        values=values,
         policy=policy,
         share=share,
         mu=mu,
@@ -308,16 +421,17 @@ def _supply(household: Household, r: float, w: float, warm: Any, tol: float) -> 
 
 
 def capital_supply(
-    household: Household, r: float, w: float, warm: tuple[Any, Any] | None = None
-) -> tuple[float, EGMPolicy, np.ndarray, dict[str, Any]]:
-    """Households' stationary wealth at prices ``(r, w)``: ``K_s``, the policy, ``mu``, info.
+    block: HouseholdBlock, values: Any, warm: tuple[Any, Any] | None = None
+) -> tuple[float, HouseholdPolicy, np.ndarray, dict[str, Any]]:
+    """Households' stationary wealth at constant ``values`` (the household's inputs: ``r``,
+    ``w`` …): ``K_s``, the policy, ``mu``, info.
 
     The policy is EGM's fixed point (savings change below 1e-12); ``mu`` is the exact
     stationary distribution (sparse LU; forward iteration from ``mu0`` if it is not unique).
     ``warm = (consumption, mu)`` warm-starts EGM (and that iteration), e.g. the solution at a
     nearby rate.
     """
-    pt = _supply(household, r, w, warm, EGM_TOL)
+    pt = _supply(block, dict(values), warm, EGM_TOL)
     info = {"egm_iterations": pt.iterations, "egm_change": pt.change}
     return pt.K, pt.policy, pt.mu, info
 
@@ -333,6 +447,7 @@ class StationaryEquilibrium:
         marginal_value: ``(1 + r) u'(c)``, ``[n_states]``.
         residual: ``K_s − K_d`` at ``r``; iterations: Brent iterations; seconds: wall time.
         egm_iterations: EGM iterations at the solution; delta: depreciation rate.
+        values: every value of the model at the equilibrium (parameters, prices …).
     """
 
     r: float
@@ -351,6 +466,7 @@ class StationaryEquilibrium:
     seconds: float
     egm_iterations: int
     delta: float
+    values: dict[str, float]
 
     @property
     def saving_rate(self) -> float:
@@ -359,7 +475,7 @@ class StationaryEquilibrium:
 
 
 def stationary_equilibrium(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     *,
     r_bounds: tuple[float, float] | None = None,
     xtol: float = 1e-13,
@@ -367,15 +483,20 @@ def stationary_equilibrium(
 ) -> StationaryEquilibrium:
     """Solve the stationary equilibrium of an economy without aggregate risk.
 
+    The net rate ``r`` at which households' wealth ``K_s(r) = Σ μ_r a`` equals the capital
+    ``K_d(r)`` the blocks pricing the household demand at ``r`` (TFP 1); the household's
+    other inputs (the wage …) are the blocks' values at ``K_d(r)``.
+
     Args:
-        economy: a :class:`HouseholdEconomy` with a continuous savings share (Aiyagari-type).
-        r_bounds: bracket for the net rate within ``(−δ, 1/β − 1)``; default: searched
-            downwards from just below ``1/β − 1``.
+        economy: a :class:`~hank_mfg.models.block_economy.BlockEconomy` with exogenous hours
+            and an income process without aggregate risk (Aiyagari-type).
+        r_bounds: bracket for the net rate within ``(r_floor, 1/β − 1)`` (``r_floor = −δ``
+            for a Cobb–Douglas firm); default: searched downwards from just below ``1/β − 1``.
         xtol: Brent's tolerance on ``r``.
         with_value: also compute the value function (for terminal values and evaluation).
 
     Only rates at which every household can repay the borrowing limit are searched (the
-    borrowing limit above the natural one, see :meth:`Household.check_natural_limit`).
+    borrowing limit above the natural one, see :func:`check_natural_limit`).
 
     Raises:
         ValueError: if the bracket does not contain a root (e.g. a grid too small), or the
@@ -385,30 +506,37 @@ def stationary_equilibrium(
         RuntimeWarning: more than ``TOP_MASS_WARNING`` of households hold the top wealth point.
     """
     start = time.perf_counter()
-    hh, firm = economy.household, economy.firm
+    hh = economy.household
     L = aggregate_labour(economy)
-    r_max = 1.0 / hh.beta - 1.0  # households' wealth diverges as r approaches it
+    r_min = rate_floor(economy, L)
+    r_max = 1.0 / economy.parameters[hh.discount] - 1.0  # households' wealth diverges near it
     if r_bounds is not None:
         lo, hi = r_bounds
-        check_in_range("r_bounds[0]", lo, -firm.delta, r_max, low_open=True, high_open=True)
+        check_in_range("r_bounds[0]", lo, r_min, r_max, low_open=True, high_open=True)
         check_in_range("r_bounds[1]", hi, lo, r_max, low_open=True, high_open=True)
     cache: dict[float, _Supply] = {}
+    prices: dict[float, _Prices] = {}
+
+    def price(r: float) -> _Prices:
+        if r not in prices:
+            prices[r] = prices_at_rate(economy, r, L)
+        return prices[r]
 
     def solve(r: float, tol: float, warm: Any) -> _Supply:
-        w = float(firm.wage_at(r))
-        hh.check_natural_limit(r, w)  # a rate beyond the natural limit has no solution
-        cache[r] = _supply(hh, r, w, warm, tol)
+        values = price(r).values
+        check_natural_limit(hh, values)  # a rate beyond the natural limit has no solution
+        cache[r] = _supply(hh, values, warm, tol)
         return cache[r]
 
     def excess(r: float, *, tol: float | None = None) -> float:
         """``K_s − K_d`` at ``r``, households solved only as precisely as its sign needs."""
         pt = cache.get(r)
-        K_d = float(firm.capital_demand(r, L))
+        K_d = price(r).K
         if pt is None:
             # first solve as precisely as the closest rates solved so far needed
             guess = LOOSE_EGM_TOL if tol is None else tol
             if tol is None and cache:
-                f_near = min(abs(p.K - float(firm.capital_demand(x, L))) for x, p in cache.items())
+                f_near = min(abs(p.K - price(x).K) for x, p in cache.items())
                 guess = min(guess, max(EGM_TOL, 0.01 * f_near / (EGM_ERROR_SCALE * K_d)))
             pt = solve(r, guess, _warm_start(cache, r))
         while True:
@@ -419,26 +547,34 @@ def stationary_equilibrium(
                 return f
             pt = solve(r, max(EGM_TOL, 0.1 * needed), (pt.consumption, pt.mu))
 
+    def within(r: float) -> bool:
+        """Whether every household can afford the borrowing limit at ``r``."""
+        try:
+            check_natural_limit(hh, price(r).values)
+        except ValueError:
+            return False
+        return True
+
     # search only rates at which every household can repay the borrowing limit
-    within = partial(_within_natural_limit, hh, firm)
+    a_min = float(hh.wealth_grid[0])
     r_top = r_max if r_bounds is None else hi
     limited = not within(r_top)
     if limited:
-        r_low = -firm.delta + 1e-6 if r_bounds is None else lo
+        r_low = r_min + 1e-6 if r_bounds is None else lo
         if not within(r_low):
-            hh.check_natural_limit(r_low, float(firm.wage_at(r_low)))  # raises, naming both
+            check_natural_limit(hh, price(r_low).values)  # raises, naming both
         r_top = _natural_limit_rate(within, r_low, r_top)
     if r_bounds is None:
-        lo, hi, f_lo, f_hi = _bracket(excess, -firm.delta, r_top)
+        lo, hi, f_lo, f_hi = _bracket(excess, r_min, r_top)
     else:
         hi = r_top
         f_lo, f_hi = excess(lo), excess(hi)
     if limited and f_hi <= 0:
         raise ValueError(
-            f"no equilibrium interest rate at which borrowing_limit {hh.borrowing_limit:g} lies "
+            f"no equilibrium interest rate at which borrowing_limit {a_min:g} lies "
             f"above the natural borrowing limit: excess capital is still {f_hi:.4g} at "
             f"r={hi:.6g}, and above r={r_top:.6g} some households could not repay "
-            f"borrowing_limit {hh.borrowing_limit:g} (their consumption would be 0); raise the "
+            f"borrowing_limit {a_min:g} (their consumption would be 0); raise the "
             "borrowing limit"
         )
     if not (f_lo < 0 < f_hi):
@@ -461,24 +597,29 @@ def stationary_equilibrium(
         )
         excess(r, tol=EGM_TOL)
     pt = cache[r]
-    w, K_s, policy = pt.w, pt.K, pt.policy
-    hh.check_natural_limit(r, w)
-    K_d = float(firm.capital_demand(r, L))
+    K_s, policy, values = pt.K, pt.policy, pt.values
+    check_natural_limit(hh, values)
+    K_d = price(r).K
     _warn_if_wealth_piles_at_the_top(economy, pt.mu, r)
     value = (
-        np.asarray(policy_value_stationary(hh, policy.savings, r, w))
+        np.asarray(policy_value_stationary(hh, values, policy))
         if with_value
-        else np.full(hh.n_states, np.nan)
+        else np.full(hh.n_wealth * hh.n_income, np.nan)
+    )
+    cash = hh.cash_on_hand(jnp.ones_like(policy.savings), values)
+    # output at the capital households hold
+    Y = float(
+        np.asarray(economy.evaluate_prices(stationary_state(economy, K_s, L)).get("Y", np.nan))
     )
     eq = StationaryEquilibrium(
         r=float(r),
-        w=w,
+        w=pt.w,
         K=K_s,
         L=L,
-        Y=float(firm.output(K_s, L)),
+        Y=Y,
         savings=np.asarray(policy.savings),
         consumption=pt.consumption,
-        share=np.asarray(pt.share),
+        share=np.asarray(economy.share_given_cash(cash, policy.savings)),  # the game's action
         distribution=pt.mu,
         value=value,
         marginal_value=np.asarray(policy.marginal_value).ravel(),
@@ -486,18 +627,10 @@ def stationary_equilibrium(
         iterations=int(res.iterations),
         seconds=time.perf_counter() - start,
         egm_iterations=pt.iterations,
-        delta=firm.delta,
+        delta=float(economy.parameters.get("delta", np.nan)),
+        values=values,
     )
     return eq
-
-
-def _within_natural_limit(household: Household, firm: Any, r: float) -> bool:
-    """Whether every household can afford the borrowing limit at ``r`` and its wage."""
-    try:
-        household.check_natural_limit(r, float(firm.wage_at(r)))
-    except ValueError:
-        return False
-    return True
 
 
 def _natural_limit_rate(within: Any, inside: float, outside: float) -> float:
@@ -512,7 +645,7 @@ def _natural_limit_rate(within: Any, inside: float, outside: float) -> float:
     return inside
 
 
-def _warn_if_wealth_piles_at_the_top(economy: HouseholdEconomy, mu: np.ndarray, r: float) -> None:
+def _warn_if_wealth_piles_at_the_top(economy: BlockEconomy, mu: np.ndarray, r: float) -> None:
     """Warn when the equilibrium puts more than ``TOP_MASS_WARNING`` of households on the
     grid's top wealth point: the grid then caps their saving and moves ``r``."""
     hh = economy.household
@@ -590,23 +723,29 @@ def _bracket(excess: Any, r_min: float, r_max: float) -> tuple[float, float, flo
     return lo, hi, f_lo, f_hi
 
 
-def euler_errors(economy: HouseholdEconomy, eq: StationaryEquilibrium) -> dict[str, float]:
+def euler_errors(economy: BlockEconomy, eq: StationaryEquilibrium) -> dict[str, float]:
     """log10 Euler-equation errors of the stationary policy, off the grid's constraint.
 
     Error at ``(a, e)``: ``|1 − u'^{-1}(β (1 + r) E[u'(c(a', e'))]) / c(a, e)|`` with ``c(a', ·)``
     linearly interpolated at the chosen ``a'``; constrained points (``a' = a_min``) excluded.
-    Returns the mass-weighted mean and the maximum over unconstrained points.
+    Returns the mass-weighted mean and the maximum over unconstrained points. Needs CRRA
+    preferences (for others: :func:`hank_mfg.solvers.steady_state.euler_errors`).
     """
     hh = economy.household
+    if hh.preferences.family != "crra":
+        raise ValueError(
+            f"euler_errors of a stationary equilibrium needs CRRA preferences, not "
+            f"{hh.preferences.utility.__name__}; use hank_mfg.solvers.steady_state.euler_errors"
+        )
     a = hh.wealth_grid
     c, s = eq.consumption, eq.savings
-    crra, beta, r = hh.crra, hh.beta, eq.r
+    eis, beta, r = eq.values["eis"], eq.values[hh.discount], eq.r
     c_next = np.stack(
         [np.interp(s[:, e], a, c[:, e2]) for e in range(hh.n_income) for e2 in range(hh.n_income)]
     ).reshape(hh.n_income, hh.n_income, -1)
     # expected marginal utility next period for each (a, e)
-    emu = np.einsum("ef,efa->ae", np.asarray(hh.Pi), c_next ** (-crra))
-    c_implied = (beta * (1 + r) * emu) ** (-1.0 / crra)
+    emu = np.einsum("ef,efa->ae", np.asarray(hh.Pi), c_next ** (-1.0 / eis))
+    c_implied = (beta * (1 + r) * emu) ** (-eis)
     err = np.abs(1.0 - c_implied / c)
     free = s > a[0] + 1e-10 * max(1.0, abs(a[0]))
     weights = eq.distribution.reshape(c.shape)[free]
@@ -618,7 +757,7 @@ def euler_errors(economy: HouseholdEconomy, eq: StationaryEquilibrium) -> dict[s
 
 
 def stationary_solution(
-    economy: HouseholdEconomy,
+    economy: BlockEconomy,
     eq: StationaryEquilibrium | None = None,
     *,
     horizon: int | None = None,
@@ -633,19 +772,12 @@ def stationary_solution(
     from hank_mfg.core.evaluation import evaluate
 
     eq = stationary_equilibrium(economy) if eq is None else eq
-    game = HouseholdEconomy(
-        economy.household,
-        economy.firm,
-        tfp=economy.tfp,
+    game = economy.with_settings(
         horizon=economy.horizon if horizon is None else horizon,
         terminal=eq.value,
         terminal_marginal=eq.marginal_value,
         initial_distributions=eq.distribution,
-        observation=economy.observation,
-        labour_supply=economy.labour_supply,
-        name=economy.name,
     )
-    game.calibration = getattr(economy, "calibration", None)  # recorded by results files
     share = jnp.asarray(eq.share)
     start = time.perf_counter()
     evaluation = evaluate(game, constant_policy, share, jax.random.PRNGKey(0), n_samples)
@@ -674,6 +806,6 @@ def stationary_solution(
     )
 
 
-def solve_stationary(economy: HouseholdEconomy, **kwargs: Any) -> Solution:
+def solve_stationary(economy: BlockEconomy, **kwargs: Any) -> Solution:
     """Stationary equilibrium and its evaluation in one call (see :func:`stationary_solution`)."""
     return stationary_solution(economy, stationary_equilibrium(economy), **kwargs)
