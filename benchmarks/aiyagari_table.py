@@ -22,7 +22,7 @@ itself (e.g. a risk aversion not seen before, if the solver treats it as static)
 
 Wealth grid check: in each equilibrium the mass of the stationary distribution on the top
 wealth point, and the mass whose chosen next wealth lies above the top of the grid (the
-quantity :meth:`HouseholdEconomy.check_path` warns about; it is placed on the top point), must
+quantity :meth:`BlockEconomy.check_path` warns about; it is placed on the top point), must
 be ~0. Cases above :data:`GRID_TOL` are listed (on stderr with ``--json``).
 
 Usage::
@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 if TYPE_CHECKING:
-    from hank_mfg.models.household import HouseholdEconomy
+    from hank_mfg.models import BlockEconomy
     from hank_mfg.solvers.stationary import StationaryEquilibrium
 
 RHOS = (0.0, 0.3, 0.6, 0.9)
@@ -133,17 +133,17 @@ class Case:
         return self.top_mass <= GRID_TOL and self.mass_above_grid <= GRID_TOL
 
 
-def grid_check(economy: HouseholdEconomy, eq: StationaryEquilibrium) -> tuple[float, float, float]:
+def grid_check(economy: BlockEconomy, eq: StationaryEquilibrium) -> tuple[float, float, float]:
     """``(top_mass, mass_above_grid, wealth_tail)`` of a stationary equilibrium.
 
     ``top_mass = Σ_e mu(a_max, e)``; ``mass_above_grid = Σ mu(a, e) 1{a'(a, e) > a_max}``, the
-    per-period quantity that :meth:`HouseholdEconomy.check_path` checks along a path (here at
+    per-period quantity that :meth:`BlockEconomy.check_path` checks along a path (here at
     the stationary distribution and prices); ``wealth_tail`` the ``1 − 1e-10`` quantile.
     """
-    from hank_mfg.solvers.egm import stationary_kernel
+    from hank_mfg.solvers.stationary import stationary_kernel
 
     hh = economy.household
-    kernel = stationary_kernel(hh, eq.r, eq.w)
+    kernel = stationary_kernel(economy, eq.values)
     above = float(kernel.mass_above_grid(jnp.asarray(eq.distribution), jnp.asarray(eq.share)))
     wealth_mass = eq.distribution.reshape(hh.n_wealth, hh.n_income).sum(axis=1)
     cdf = np.cumsum(wealth_mass)

@@ -535,22 +535,11 @@ def bench_seed_macro(opts: Options) -> dict[str, Any]:
     """``seed_macro()`` under the uniform policy: lottery kernel against the generic kernel."""
     from hank_mfg.core import forward
     from hank_mfg.core.kernel import kernel_cache, with_cache
-    from hank_mfg.models.household import HouseholdEconomy
     from hank_mfg.models.seed_macro import seed_macro
 
     lottery = seed_macro()
     # The same blocks and settings, with the transitions as a GenericKernel.
-    generic = HouseholdEconomy(
-        lottery.household,
-        lottery.firm,
-        tfp=lottery.tfp,
-        horizon=lottery.horizon,
-        shares=np.asarray(lottery.shares),
-        terminal=lottery.terminal,
-        observation=lottery.observation,
-        kernel="generic",
-        name="seed_macro_generic",
-    )
+    generic = lottery.with_settings(kernel="generic", name="seed_macro_generic")
     key = jax.random.PRNGKey(0)
     agg = lottery.reset(key)
     policy = lottery.uniform_policy()
@@ -584,16 +573,23 @@ def bench_hank_aiyagari(opts: Options) -> dict[str, Any]:
     from hank_mfg.calibration import aiyagari_1994
     from hank_mfg.core import forward
     from hank_mfg.models import aiyagari
-    from hank_mfg.solvers.egm import savings_share, stationary_egm, stationary_kernel
-    from hank_mfg.solvers.stationary import CHECK_EVERY, forward_iteration
+    from hank_mfg.solvers.egm import stationary_egm
+    from hank_mfg.solvers.stationary import (
+        CHECK_EVERY,
+        aggregate_labour,
+        forward_iteration,
+        prices_at_rate,
+        stationary_kernel,
+    )
 
     game = aiyagari(aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=500))
     household = game.household
-    r = jnp.asarray(MACRO_R, dtype=jnp.float64)
-    w = jnp.asarray(game.firm.wage_at(MACRO_R), dtype=jnp.float64)
-    egm, iterations, change = stationary_egm(household, r, w)
-    share = savings_share(household, egm.savings, r, w)
-    kernel = stationary_kernel(household, r, w)
+    w = prices_at_rate(game, MACRO_R, aggregate_labour(game)).values["w"]
+    values = {**game.parameters, "r": MACRO_R, "w": w}
+    egm, iterations, change = stationary_egm(household, values)
+    cash = household.cash_on_hand(jnp.ones((household.n_wealth, household.n_income)), values)
+    share = game.share_given_cash(cash, egm.savings)
+    kernel = stationary_kernel(game, values)
     mu = game.reset(jax.random.PRNGKey(0)).mu
     n = MACRO_SCAN_STEPS
 

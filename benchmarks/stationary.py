@@ -56,8 +56,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from hank_mfg.calibration import aiyagari_1994, quantecon_aiyagari  # noqa: E402
-from hank_mfg.models import aiyagari  # noqa: E402
-from hank_mfg.models.household import HouseholdEconomy  # noqa: E402
+from hank_mfg.models import BlockEconomy, aiyagari  # noqa: E402
 from hank_mfg.solvers.discrete_dp import discrete_dp_equilibrium  # noqa: E402
 from hank_mfg.solvers.stationary import aggregate_labour, stationary_equilibrium  # noqa: E402
 
@@ -104,15 +103,15 @@ def version(name: str) -> str | None:
 
 
 # --- section (a): QuantEcon's lecture -------------------------------------------------------------
-def lecture_dense_ddp(economy: HouseholdEconomy, r: float, w: float) -> Any:
+def lecture_dense_ddp(economy: BlockEconomy, r: float, w: float) -> Any:
     """The household problem at ``(r, w)`` exactly as the lecture writes it: dense
     ``R[n, m]`` (``-inf`` where consumption would be <= 0) and ``Q[n, m, n]``."""
     import quantecon as qe
 
-    hh = economy.household
-    if hh.crra != 1.0:
+    hh, p = economy.household, economy.parameters
+    if p["eis"] != 1.0:
         raise ValueError("the lecture's dense formulation here is for log utility")
-    a, y, Pi = np.asarray(hh.wealth_grid), np.asarray(hh.income), np.asarray(hh.Pi)
+    a, y, Pi = np.asarray(hh.wealth_grid), np.asarray(hh.productivity), np.asarray(hh.Pi)
     n_a, n_e = a.size, y.size
     c = ((1 + r) * a[:, None] + w * y[None, :]).reshape(-1, 1) - a[None, :]
     R = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), -np.inf)  # the lecture: log utility
@@ -120,7 +119,7 @@ def lecture_dense_ddp(economy: HouseholdEconomy, r: float, w: float) -> Any:
     for s in range(n_a * n_e):
         for j in range(n_a):
             Q[s, j, j * n_e : (j + 1) * n_e] = Pi[s % n_e]
-    return qe.markov.DiscreteDP(R, Q, hh.beta)
+    return qe.markov.DiscreteDP(R, Q, p["beta"])
 
 
 def bench_lecture(repeats: int) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def bench_lecture(repeats: int) -> dict[str, Any]:
     eq, ddp = t["ours"]["result"], t["ddp"]["result"]
     # one household solve at the DiscreteDP equilibrium: sparse pairs (ours) vs the lecture's
     # dense R, Q (its memory and time grow as n^2 m)
-    sparse_s, _ = first_call(lambda: household_ddp(economy, ddp.r, ddp.w).solve("pi"))
+    sparse_s, _ = first_call(lambda: household_ddp(economy, ddp.values).solve("pi"))
     dense = lecture_dense_ddp(economy, ddp.r, ddp.w)
     dense_s, dense_res = first_call(lambda: dense.solve("pi"))
     same_policy = bool(np.array_equal(dense_res.sigma, ddp.savings_index.ravel()))
@@ -168,7 +167,7 @@ def bench_lecture(repeats: int) -> dict[str, Any]:
 
 
 # --- section (b): 500 × 7 against the Sequence-Space Jacobian toolkit -----------------------------
-def ssj_model(economy: HouseholdEconomy) -> tuple[Any, dict[str, Any]]:
+def ssj_model(economy: BlockEconomy) -> tuple[Any, dict[str, Any]]:
     """The SSJ model (household block, firm, asset market) and its calibration for ``economy``.
 
     The household block is SSJ's own ``hetblocks.hh_sim.hh`` (``eis = 1 / crra``) with labour
@@ -194,17 +193,17 @@ def ssj_model(economy: HouseholdEconomy) -> tuple[Any, dict[str, Any]]:
         asset_mkt = A - K
         return asset_mkt
 
-    hh, fm = economy.household, economy.firm
-    if fm.level != 1.0:
+    hh, p = economy.household, economy.parameters
+    if p["A"] != 1.0:
         raise ValueError("the SSJ firm block here assumes unit TFP")
     calibration = {
         "a_grid": np.asarray(hh.wealth_grid, dtype=np.float64),
-        "e_grid": np.asarray(hh.income, dtype=np.float64),
+        "e_grid": np.asarray(hh.productivity, dtype=np.float64),
         "Pi": np.asarray(hh.Pi, dtype=np.float64),
-        "beta": hh.beta,
-        "eis": 1.0 / hh.crra,
-        "alpha": fm.alpha,
-        "delta": fm.delta,
+        "beta": p["beta"],
+        "eis": p["eis"],
+        "alpha": p["alpha"],
+        "delta": p["delta"],
         "L": aggregate_labour(economy),
     }
     model = create_model([household, firm, asset_market], name="aiyagari")
@@ -234,7 +233,7 @@ def ssj_solve(
 def bench_500x7(repeats: int, skip_ssj: bool) -> dict[str, Any]:
     """hank_mfg against SSJ on Aiyagari's rho = 0.9, sigma = 0.2, crra = 3 at 500 × 7."""
     economy = aiyagari(aiyagari_1994(0.9, 0.2, 3.0, n_wealth=500), horizon=1)
-    r_max = 1.0 / economy.household.beta - 1.0
+    r_max = 1.0 / economy.parameters["beta"] - 1.0
     bracket = (0.01, r_max - 1e-3)
 
     def ours() -> Any:

@@ -84,7 +84,8 @@ from hank_mfg.calibration import aiyagari_1994  # noqa: E402
 from hank_mfg.core import constant_policy, evaluate  # noqa: E402
 from hank_mfg.core.game import AggState  # noqa: E402
 from hank_mfg.core.rollout import MeanFieldPath  # noqa: E402
-from hank_mfg.models import HouseholdEconomy, aiyagari  # noqa: E402
+from hank_mfg.models import BlockEconomy, aiyagari  # noqa: E402
+from hank_mfg.solvers.egm import C_FLOOR  # noqa: E402
 from hank_mfg.solvers.spg import SPGConfig, train  # noqa: E402
 from hank_mfg.solvers.stationary import (  # noqa: E402
     StationaryEquilibrium,
@@ -142,18 +143,13 @@ class AiyagariValidation:
         )
 
 
-def validation_game(
-    economy: HouseholdEconomy, eq: StationaryEquilibrium, horizon: int
-) -> HouseholdEconomy:
+def validation_game(economy: BlockEconomy, eq: StationaryEquilibrium, horizon: int) -> BlockEconomy:
     """The economy over ``horizon`` periods from ``mu*`` with ``V*`` as terminal value."""
-    return HouseholdEconomy(
-        economy.household,
-        economy.firm,
+    return economy.with_settings(
         horizon=horizon,
         terminal=eq.value,
         terminal_marginal=eq.marginal_value,
         initial_distributions=eq.distribution,
-        labour_supply=economy.labour_supply,
         name=f"{economy.name}_validation",
     )
 
@@ -164,12 +160,12 @@ def rate_error_bp(path: MeanFieldPath, r_star: float) -> float:
 
 
 def savings_errors(
-    game: HouseholdEconomy, eq: StationaryEquilibrium, path: MeanFieldPath
+    game: BlockEconomy, eq: StationaryEquilibrium, path: MeanFieldPath
 ) -> dict[str, float]:
     """Savings of the path's policy against the EGM policy, weighted by ``mu*`` (percent).
 
-    ``a'_π,t = a_min + x_t (m_t − c_min − a_min)`` with ``x_t`` the policy's share and ``m_t``
-    the cash on hand at date ``t``'s prices (sample 0).
+    ``a'_π,t = a_min + x_t (m_t − a_min)`` with ``x_t`` the policy's share and ``m_t`` the
+    cash on hand at date ``t``'s prices (sample 0).
     """
     hh = game.household
     shape = (hh.n_wealth, hh.n_income)
@@ -179,8 +175,9 @@ def savings_errors(
     w = np.asarray(path.agg.aux["w"][0], dtype=np.float64)
     by_t = []
     for t in range(game.horizon):
-        m = np.asarray(hh.cash_on_hand(r[t], w[t]), dtype=np.float64)
-        low, high = (np.asarray(b, dtype=np.float64) for b in hh.savings_bounds(m))
+        values = {**game.parameters, "r": r[t], "w": w[t]}
+        m = hh.cash_on_hand(jnp.ones(shape), values)
+        low, high = (np.asarray(b, dtype=np.float64) for b in game.bounds_given_cash(m))
         a_next = low + shares[t].reshape(shape) * (high - low)
         by_t.append((a_next, np.sum(mu * np.abs(a_next - eq.savings)) / np.sum(mu * eq.savings)))
     errors = np.array([e for _, e in by_t])
@@ -200,7 +197,7 @@ def savings_errors(
 
 
 def _lottery_period(
-    game: HouseholdEconomy, v_next: jax.Array, agg: AggState, z_next: Any
+    game: BlockEconomy, v_next: jax.Array, agg: AggState, z_next: Any
 ) -> tuple[jax.Array, jax.Array]:
     """One backward step of the exact best response: value and share ``[n_states]`` each.
 
@@ -208,34 +205,36 @@ def _lottery_period(
     value ``EV(a', e) = Σ_e' Pi[e, e'] v_next(a', e')`` is linear on each grid segment
     ``[a_j, a_{j+1}]`` (flat above the top point). On a segment the objective
     ``u(m − a') + β EV(a')`` is strictly concave; its maximiser solves
-    ``u'(m − a') = β slope_j``, clipped to the segment and to ``a' <= m − c_min``. The best
-    segment gives the exact optimum over the continuous share.
+    ``u'(m − a') = β slope_j`` (CRRA: ``c = (β slope_j)^(−eis)``), clipped to the segment and
+    to the game's upper bound on savings (all cash on hand). The best segment gives the exact
+    optimum over the continuous share.
     """
     hh = game.household
+    beta, eis = game.parameters[hh.discount], game.parameters["eis"]
     grid = jnp.asarray(hh.wealth_grid, dtype=v_next.dtype)
     Pi = game.income_transition(agg.z, z_next).astype(v_next.dtype)
     ev = v_next.reshape(hh.n_wealth, hh.n_income) @ Pi.T  # [a', e]
-    m = hh.cash_on_hand(agg.aux["r"], agg.aux["w"])  # [a, e]
+    m = game.cash_on_hand(agg)  # [a, e]
+    low, high = game.bounds_given_cash(m)
     slope = ((ev[1:] - ev[:-1]) / (grid[1:] - grid[:-1])[:, None]).T[None]  # [1, e, segment]
     lo = grid[:-1][None, None, :]
-    hi = jnp.minimum(grid[1:][None, None, :], (m - hh.c_min)[..., None])  # [a, e, segment]
+    hi = jnp.minimum(grid[1:][None, None, :], high[..., None])  # [a, e, segment]
     feasible = hi >= lo
-    c_foc = jnp.where(
-        slope > 0, (hh.beta * jnp.maximum(slope, 1e-300)) ** (-1.0 / hh.crra), jnp.inf
-    )
+    c_foc = jnp.where(slope > 0, (beta * jnp.maximum(slope, 1e-300)) ** (-eis), jnp.inf)
     a_next = jnp.where(feasible, jnp.clip(m[..., None] - c_foc, lo, hi), lo)
-    objective = hh.utility(m[..., None] - a_next) + hh.beta * (
+    c = jnp.maximum(m[..., None] - a_next, C_FLOOR)
+    values = {**game.parameters, **agg.aux}
+    objective = hh.utility(c, jnp.ones_like(c), values) + beta * (
         ev[:-1].T[None] + slope * (a_next - lo)
     )
     objective = jnp.where(feasible, objective, -jnp.inf)
     best = jnp.argmax(objective, axis=-1)
     a_best = jnp.take_along_axis(a_next, best[..., None], axis=-1)[..., 0]
-    low, high = hh.savings_bounds(m)
     share = jnp.clip((a_best - low) / jnp.where(high > low, high - low, 1.0), 0.0, 1.0)
     return jnp.max(objective, axis=-1).ravel(), share.ravel()
 
 
-def _lottery_path(game: HouseholdEconomy, agg: AggState) -> tuple[jax.Array, jax.Array]:
+def _lottery_path(game: BlockEconomy, agg: AggState) -> tuple[jax.Array, jax.Array]:
     now = jax.tree_util.tree_map(lambda x: x[:-1], agg)
     z_next = jax.tree_util.tree_map(lambda x: x[1:], agg.z)
     v_T = game.terminal_value(jax.tree_util.tree_map(lambda x: x[-1], agg))
@@ -249,9 +248,7 @@ def _lottery_path(game: HouseholdEconomy, agg: AggState) -> tuple[jax.Array, jax
 
 
 @partial(jax.jit, static_argnames=("game",))
-def lottery_best_response(
-    game: HouseholdEconomy, path: MeanFieldPath
-) -> tuple[jax.Array, jax.Array]:
+def lottery_best_response(game: BlockEconomy, path: MeanFieldPath) -> tuple[jax.Array, jax.Array]:
     """Exact best response of a household to a path under the model's own lottery kernel.
 
     The core's household best response is the endogenous-grid method, whose policy is optimal
@@ -268,7 +265,7 @@ def lottery_best_response(
     return jax.vmap(_lottery_path, in_axes=(None, 0))(game, path.agg)
 
 
-def lottery_exploitability(game: HouseholdEconomy, ev: Any) -> float:
+def lottery_exploitability(game: BlockEconomy, ev: Any) -> float:
     """Exploitability against the exact lottery best response (mean over the paths)."""
     value, _ = lottery_best_response(game, ev.path)
     mu0 = ev.path.agg.mu[:, 0]
@@ -276,7 +273,7 @@ def lottery_exploitability(game: HouseholdEconomy, ev: Any) -> float:
 
 
 def score(
-    game: HouseholdEconomy, eq: StationaryEquilibrium, policy: Any, params: Any
+    game: BlockEconomy, eq: StationaryEquilibrium, policy: Any, params: Any
 ) -> dict[str, Any]:
     """Rate error, savings errors and exploitability of a policy on the validation game."""
     ev = evaluate(game, policy, params, jax.random.PRNGKey(0), 1)

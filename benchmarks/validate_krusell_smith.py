@@ -80,7 +80,7 @@ from validate_aiyagari import lottery_exploitability  # noqa: E402
 
 from hank_mfg.calibration import krusell_smith_1998  # noqa: E402
 from hank_mfg.core import Evaluation, evaluate  # noqa: E402
-from hank_mfg.models import HouseholdEconomy, krusell_smith  # noqa: E402
+from hank_mfg.models import BlockEconomy, krusell_smith  # noqa: E402
 from hank_mfg.solvers.krusell_smith import solve_krusell_smith  # noqa: E402
 from hank_mfg.solvers.rspg import rspg  # noqa: E402
 from hank_mfg.solvers.spg import SPGConfig  # noqa: E402
@@ -155,7 +155,7 @@ def capital_summary(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def policy_figures(game: HouseholdEconomy, ev: Evaluation) -> dict[str, Any]:
+def policy_figures(game: BlockEconomy, ev: Evaluation) -> dict[str, Any]:
     """Exploitability, mean value and capital statistics of one evaluated policy.
 
     ``exploitability`` is the core's (EGM best response); ``exploitability_exact_lottery``
