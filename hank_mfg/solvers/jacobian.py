@@ -55,6 +55,9 @@ METHODS = ("fake_news", "autodiff")
 #: A steady state whose policy moves by more than this in one EGM step at ``values`` (units of
 #: the good) was solved at other values.
 FIXED_POINT_TOL = 1e-6
+#: A distribution that moves by more than this (sup norm of mass) in one period under the
+#: steady policy is not the stationary one.
+STATIONARY_TOL = 1e-10
 #: Bytes of tangents the autodiff method keeps per batch of unit shocks.
 AUTODIFF_BATCH_BYTES = 2**28
 
@@ -148,13 +151,17 @@ def _prepare(
     block.check_income({k: jnp.asarray(values[k], dtype=jnp.float64) for k in block.inputs})
     fixed, x_ss = _split_values(block, values, inputs)
     policy, mu = _steady_arrays(hh)
-    drift = float(_one_step_change(block, fixed, inputs, x_ss, policy))
+    drift, moved = (float(v) for v in _one_step_change(block, fixed, inputs, x_ss, policy, mu))
+    described = ", ".join(f"{k}={float(values[k]):.6g}" for k in block.inputs)
     if not drift <= FIXED_POINT_TOL:
         raise ValueError(
             f"steady: the household's savings move by {drift:.3g} in one EGM step at these "
-            "values, so the steady state was solved at other values ("
-            + ", ".join(f"{k}={float(values[k]):.6g}" for k in block.inputs)
-            + ")"
+            f"values, so the steady state was solved at other values ({described})"
+        )
+    if not moved <= STATIONARY_TOL:
+        raise ValueError(
+            f"steady: the distribution moves by {moved:.3g} (sup norm) in one period under the "
+            f"steady-state policy; it is not the stationary one ({described})"
         )
     return fixed, x_ss, policy, mu
 
@@ -166,10 +173,13 @@ def _one_step_change(
     names: tuple[str, ...],
     x_ss: Array,
     policy: HouseholdPolicy,
-) -> Array:
-    """Sup-norm change of savings in one EGM step from the steady state (units of the good)."""
+    mu: Array,
+) -> tuple[Array, Array]:
+    """Sup-norm changes in one period from the steady state: of savings by an EGM step (units
+    of the good), of the distribution under the steady policy (mass)."""
     new = block.egm_step(policy.marginal_value, _values(fixed, names, x_ss))
-    return jnp.max(jnp.abs(new.savings - policy.savings))
+    mu_next = block.kernel().forward(mu, block.savings_share(policy.savings))
+    return jnp.max(jnp.abs(new.savings - policy.savings)), jnp.max(jnp.abs(mu_next - mu))
 
 
 def _values(fixed: tuple[tuple[str, float], ...], names: tuple[str, ...], x: Array) -> dict:
@@ -289,18 +299,20 @@ def _jacobian_from_fake_news(F: Array) -> Array:
     return J
 
 
-@partial(jax.jit, static_argnames=("block", "fixed", "names", "outputs", "T"))
+@partial(jax.jit, static_argnames=("block", "fixed", "names", "outputs", "T", "occupied"))
 def _fake_news(
     block: HouseholdBlock,
     fixed: tuple[tuple[str, float], ...],
     names: tuple[str, ...],
     outputs: tuple[str, ...],
     T: int,
+    occupied: int,
     x_ss: Array,
     policy: HouseholdPolicy,
     mu: Array,
 ) -> Array:
-    """``[n_inputs, n_outputs, T, T]``: ``[i, o, t, s] = ∂O_t/∂X_s``."""
+    """``[n_inputs, n_outputs, T, T]``: ``[i, o, t, s] = ∂O_t/∂X_s``; the steady distribution
+    has no mass on states from ``occupied`` on (wealth-major order)."""
     n_in = len(names)
     kernel = block.kernel()
 
@@ -317,24 +329,6 @@ def _fake_news(
 
     _, outputs_linear = jax.linearize(lambda p, x: aggregates(p, mu, x), policy, x_ss)
 
-    def anticipation(unit: Array) -> tuple[Array, Array]:
-        """A unit shock h = 0 … T−1 periods ahead: date-0 change of savings ``[T, n_wealth,
-        n_income]`` and of the outputs at the steady distribution (curly Y, ``[T, n_out]``)."""
-
-        def backward(d_marginal: Array, first: Array) -> tuple[Array, tuple[Array, Array]]:
-            dx = jnp.where(first, unit, jnp.zeros_like(unit))
-            dp = egm_linear(d_marginal, dx)
-            return dp.marginal_value, (dp.savings, outputs_linear(dp, dx))
-
-        first = jnp.arange(T) == 0
-        _, (d_savings, curly_Y) = jax.lax.scan(
-            backward, jnp.zeros_like(policy.marginal_value), first
-        )
-        return d_savings, curly_Y
-
-    d_savings, curly_Y = jax.vmap(anticipation)(jnp.eye(n_in, dtype=x_ss.dtype))
-    # d_savings [n_in, T, n_wealth, n_income], curly_Y [n_in, T, n_out]
-
     # 2. expectation vectors E_k = A^k y of each output's per-state value y = ∂O/∂μ, and what
     #    the fake news needs of them: F[t, s] = E_{t−1} · D_s with D_s = M da_s the change of
     #    next period's distribution, M its derivative in savings a'. By the adjointness of
@@ -345,22 +339,50 @@ def _fake_news(
     E0 = jax.jacrev(lambda m: aggregates(policy, m, x_ss))(mu)  # [n_out, n_states]
     ones = jnp.ones_like(policy.savings)
 
-    def expect(E: Array, _: None) -> tuple[Array, Array]:
+    def expect(E: Array) -> tuple[Array, Array]:
         def ahead(savings: Array) -> Array:
             return jax.vmap(lambda v: kernel.expect(v, block.savings_share(savings)))(E)
 
         E_next, slope = jax.jvp(ahead, (policy.savings,), (ones,))
         return jax.vmap(_demean)(E_next), mu * slope
 
-    _, curly_G = jax.lax.scan(expect, jax.vmap(_demean)(E0), None, length=T - 1)
-    # curly_G [T−1, n_out, n_states]: G_k of E_k, k = 0 … T−2
+    # both recursions in one loop of T steps: step h takes a unit shock of each input one
+    # period further ahead (h = 0 … T−1: the date-0 change of savings and of the outputs at
+    # the steady distribution, curly Y) and the expectation vectors one period further (G_h;
+    # the last one is not needed)
+    units = jnp.eye(n_in, dtype=x_ss.dtype)
+
+    def recursions(
+        carry: tuple[Array, Array], first: Array
+    ) -> tuple[tuple[Array, Array], tuple[Array, Array, Array]]:
+        d_marginal, E = carry
+        dx = jnp.where(first, units, jnp.zeros_like(units))
+        dp = jax.vmap(egm_linear)(d_marginal, dx)
+        y = jax.vmap(outputs_linear)(dp, dx)
+        E_next, G = expect(E)
+        return (dp.marginal_value, E_next), (dp.savings, y, G)
+
+    start = (jnp.zeros((n_in, *policy.marginal_value.shape)), jax.vmap(_demean)(E0))
+    _, (d_savings, curly_Y, curly_G) = jax.lax.scan(recursions, start, jnp.arange(T) == 0)
+    # d_savings [T, n_in, n_wealth, n_income], curly_Y [T, n_in, n_out],
+    # curly_G [T, n_out, n_states]
 
     # 3. fake-news matrix F[0, s] = Y_s, F[t, s] = G_{t−1} · da_s; 4. J by the recursion
+    #    (G = 0 where μ = 0: the product runs over the occupied states only, exactly)
     n_out, n_states = len(outputs), mu.shape[0]
-    news = curly_G.reshape((T - 1) * n_out, n_states) @ d_savings.reshape(n_in * T, n_states).T
-    news = news.reshape(T - 1, n_out, n_in, T).transpose(2, 1, 0, 3)  # [n_in, n_out, T−1, T]
-    F = jnp.concatenate([curly_Y.transpose(0, 2, 1)[:, :, None, :], news], axis=2)
+    G = curly_G[:-1].reshape((T - 1) * n_out, n_states)[:, :occupied]
+    news = G @ d_savings.reshape(T * n_in, n_states)[:, :occupied].T
+    news = news.reshape(T - 1, n_out, T, n_in).transpose(3, 1, 0, 2)  # [n_in, n_out, T−1, T]
+    F = jnp.concatenate([curly_Y.transpose(1, 2, 0)[:, :, None, :], news], axis=2)
     return jax.vmap(jax.vmap(_jacobian_from_fake_news))(F)
+
+
+def _occupied(block: HouseholdBlock, mu: Array) -> int:
+    """Number of leading states (wealth-major) past which the distribution has no mass: the
+    wealth points above the richest occupied one times the income states are left out."""
+    mass = np.asarray(mu).reshape(block.n_wealth, block.n_income).sum(axis=1)
+    top = int(np.flatnonzero(mass > 0)[-1]) if np.any(mass > 0) else block.n_wealth - 1
+    return (top + 1) * block.n_income
 
 
 # --- the public function -----------------------------------------------------------------------
@@ -407,7 +429,7 @@ def household_jacobian(
     fixed, x_ss, policy, mu = _prepare(block, values, steady, names, outs, T)
     T = int(T)
     if method == "fake_news":
-        J = _fake_news(block, fixed, names, outs, T, x_ss, policy, mu)
+        J = _fake_news(block, fixed, names, outs, T, _occupied(block, mu), x_ss, policy, mu)
     else:
         per_column = T * block.n_wealth * block.n_income * 8 * 6
         batch = int(max(1, min(len(names) * T, AUTODIFF_BATCH_BYTES // per_column)))
