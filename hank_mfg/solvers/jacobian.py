@@ -282,12 +282,6 @@ def _autodiff(
 # --- the fake-news algorithm -------------------------------------------------------------------
 
 
-def _demean(v: Array) -> Array:
-    """``v`` less its mean: expectation vectors enter only through products with distribution
-    changes of total mass 0, so constants drop out; demeaning keeps them from cancelling."""
-    return v - jnp.mean(v)
-
-
 def _jacobian_from_fake_news(F: Array) -> Array:
     """``J[t, s] = J[t−1, s−1] + F[t, s]``, ``J[0, s] = F[0, s]``, for ``F`` ``[T, T]``."""
 
@@ -335,7 +329,9 @@ def _fake_news(
     #    forward and expect (E · forward(μ, a') = μ · expect(E, a') for every a'),
     #    E · M da = G · da with G = μ ⊙ ∂expect(E, a')/∂a', a derivative state by state (each
     #    state's expectation depends on its own savings only): one jvp in the direction of
-    #    ones, beside the expectation itself.
+    #    ones, beside the expectation itself. A constant added to E leaves G as it is (the
+    #    lottery's two weights sum to one), so E_k, which tends to a constant, need not be
+    #    demeaned: no product with a distribution change of mass zero is formed.
     E0 = jax.jacrev(lambda m: aggregates(policy, m, x_ss))(mu)  # [n_out, n_states]
     ones = jnp.ones_like(policy.savings)
 
@@ -344,7 +340,7 @@ def _fake_news(
             return jax.vmap(lambda v: kernel.expect(v, block.savings_share(savings)))(E)
 
         E_next, slope = jax.jvp(ahead, (policy.savings,), (ones,))
-        return jax.vmap(_demean)(E_next), mu * slope
+        return E_next, mu * slope
 
     # both recursions in one loop of T steps: step h takes a unit shock of each input one
     # period further ahead (h = 0 … T−1: the date-0 change of savings and of the outputs at
@@ -362,7 +358,7 @@ def _fake_news(
         E_next, G = expect(E)
         return (dp.marginal_value, E_next), (dp.savings, y, G)
 
-    start = (jnp.zeros((n_in, *policy.marginal_value.shape)), jax.vmap(_demean)(E0))
+    start = (jnp.zeros((n_in, *policy.marginal_value.shape)), E0)
     _, (d_savings, curly_Y, curly_G) = jax.lax.scan(recursions, start, jnp.arange(T) == 0)
     # d_savings [T, n_in, n_wealth, n_income], curly_Y [T, n_in, n_out],
     # curly_G [T, n_out, n_states]
