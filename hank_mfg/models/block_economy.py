@@ -200,9 +200,8 @@ class BlockEconomy(HouseholdGame):
         if self.labour not in self.parameters:
             state[self.labour] = jnp.sum(d.sum(axis=0) * self._productivity)
         values = self.evaluate_prices(state)
-        aux = {
-            k: jnp.asarray(v, dtype=mu.dtype) for k, v in values.items() if k not in self.parameters
-        }
+        names = [*state, *(k for b in self._blocks for k in b.outputs)]
+        aux = {k: jnp.asarray(values[k], dtype=mu.dtype) for k in dict.fromkeys(names)}
         aux["mass_above_grid"] = jnp.zeros((), dtype=mu.dtype)
         return aux
 
