@@ -217,7 +217,7 @@ def _calibration_attrs(game: Any) -> dict[str, Any]:
     """
     attrs: dict[str, Any] = _block_attrs("", game, skip=("name", "terminal_marginal"))
     skips = {"household": ("wealth_grid", "income", "Pi"), "tfp": ("Pi",)}
-    for name in ("household", "firm", "tfp"):
+    for name in ("household", "tfp"):
         if hasattr(game, name):
             attrs.update(_block_attrs(name + "_", getattr(game, name), skips.get(name, ())))
     for key in ("horizon", "discount", "n_states"):

@@ -18,7 +18,7 @@ import numpy as np
 
 from hank_mfg.calibration import Calibration, krusell_smith_1998
 from hank_mfg.calibration.income import stationary_distribution
-from hank_mfg.models.aiyagari import firm
+from hank_mfg.models.aiyagari import calibration_parameters, firm
 from hank_mfg.models.block_economy import BlockEconomy
 from hank_mfg.models.household_block import HouseholdBlock, crra
 from hank_mfg.models.model import Model
@@ -90,15 +90,10 @@ def krusell_smith(
     cal = krusell_smith_1998() if calibration is None else calibration
     model = krusell_smith_model(cal)
     ell = cal.employment_income.labour_endowment
-    parameters = {
-        "beta": cal.household.beta,
-        "eis": 1.0 / cal.household.crra,
-        "alpha": cal.firm.alpha,
-        "delta": cal.firm.delta,
-        "A": cal.firm.tfp_level,
-        "ell": ell,
-        "home": cal.employment_income.unemployment_income_share * ell,
-    }
+    parameters = calibration_parameters(cal)
+    parameters.pop("L", None)  # labour is employment's, never a fixed supply
+    parameters["ell"] = ell
+    parameters["home"] = cal.employment_income.unemployment_income_share * ell
     if initial_distributions is None:
         initial_distributions = default_initial_distribution(cal)
     return BlockEconomy(

@@ -78,6 +78,7 @@ __all__ = [
     "prices_at_rate",
     "rate_floor",
     "stationary_kernel",
+    "stationary_policy",
     "stationary_state",
 ]
 
@@ -345,7 +346,7 @@ def check_natural_limit(block: HouseholdBlock, values: Any) -> None:
 
 
 @partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
-def _household_block(
+def stationary_policy(
     block: HouseholdBlock,
     values: dict[str, Array],
     tol: Array,
@@ -353,7 +354,9 @@ def _household_block(
     max_iter: int,
     fixed: tuple[tuple[str, float], ...] = (),
 ) -> tuple[HouseholdPolicy, Array, Array, Array, Array, Array]:
-    """Stationary EGM policy, its savings share and flat transitions, in one call."""
+    """The household's stationary EGM policy from ``start`` at constant ``values`` (traced;
+    ``fixed`` compiled in), the EGM iterations and last change, its savings share on the
+    block's kernel and that kernel's flat transitions, in one call."""
     policy, iterations, change = _stationary_egm(
         block, values, tol, start, max_iter=max_iter, fixed=fixed
     )
@@ -394,7 +397,7 @@ def _supply(block: HouseholdBlock, values: dict[str, float], warm: Any, tol: flo
     c0, mu0 = (None, None) if warm is None else warm
     traced, fixed = household_inputs(block, values)
     start = _start(block, {**traced, **dict(fixed)}, c0)
-    policy, iterations, change, share, idx, weights = _household_block(
+    policy, iterations, change, share, idx, weights = stationary_policy(
         block, traced, jnp.asarray(tol), start, max_iter=EGM_MAX_ITER, fixed=fixed
     )
     idx, weights = np.asarray(idx), np.asarray(weights, dtype=np.float64)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import jax
@@ -22,7 +21,8 @@ import scipy.optimize
 
 from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 from hank_mfg.models.model import Model
-from hank_mfg.solvers.stationary import _direct_stationary, _flat_transitions
+from hank_mfg.solvers.egm import household_inputs
+from hank_mfg.solvers.stationary import _direct_stationary, stationary_policy
 
 __all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
 
@@ -46,46 +46,6 @@ class HouseholdSteadyState:
     outputs: dict[str, float]
     iterations: int
     change: float
-
-
-def _household_values(
-    block: HouseholdBlock, values: Mapping[str, Any], static: Sequence[str]
-) -> tuple[dict[str, Array], tuple[tuple[str, float], ...]]:
-    """The household's inputs: traced arrays, and the ``static`` ones as compiled-in floats."""
-    block.check_inputs(values)
-    traced = {k: jnp.asarray(values[k], dtype=jnp.float64) for k in block.inputs if k not in static}
-    fixed = tuple((k, float(values[k])) for k in block.inputs if k in static)
-    return traced, fixed
-
-
-Array = jax.Array
-
-
-@partial(jax.jit, static_argnames=("block", "max_iter", "fixed"))
-def _stationary_policy(
-    block: HouseholdBlock,
-    values: dict[str, Array],
-    tol: Array,
-    start: HouseholdPolicy,
-    max_iter: int,
-    fixed: tuple[tuple[str, float], ...] = (),
-) -> tuple[HouseholdPolicy, Array, Array, Array, Array]:
-    values = {**values, **dict(fixed)}
-
-    def cond(state: tuple[HouseholdPolicy, Array, Array]) -> Array:
-        _, it, change = state
-        return (change > tol) & (it < max_iter)
-
-    def body(state: tuple[HouseholdPolicy, Array, Array]) -> tuple[HouseholdPolicy, Array, Array]:
-        policy, it, _ = state
-        new = block.egm_step(policy.marginal_value, values)
-        return new, it + 1, jnp.max(jnp.abs(new.savings - policy.savings))
-
-    policy, it, change = jax.lax.while_loop(
-        cond, body, (start, jnp.asarray(0), jnp.asarray(jnp.inf))
-    )
-    idx, weights = _flat_transitions(block.kernel(), block.savings_share(policy.savings))
-    return policy, it, change, idx, weights
 
 
 def solve_household(
@@ -112,11 +72,11 @@ def solve_household(
     if static is None:  # preference parameters are compiled in (cheap powers)
         static = block.preferences.params
     block.check_income({k: jnp.asarray(values[k]) for k in block.inputs if k in values})
-    traced, fixed = _household_values(block, values, static)
+    traced, fixed = household_inputs(block, values, static)
     vals = {**traced, **dict(fixed)}
     start = block.initial_policy(vals) if warm is None else warm
     start = jax.tree_util.tree_map(jnp.asarray, start)
-    policy, it, change, idx, weights = _stationary_policy(
+    policy, it, change, _, idx, weights = stationary_policy(
         block, traced, jnp.asarray(tol), start, max_iter=max_iter, fixed=fixed
     )
     policy = jax.tree_util.tree_map(np.asarray, policy)
