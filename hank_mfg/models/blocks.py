@@ -72,17 +72,19 @@ def _as_float_array(value: Any) -> Array:
     return array
 
 
-def _shift(path: Array, steady: Array, k: int) -> Array:
-    """``path`` moved by ``k`` periods along axis 0: entry t is ``path[t + k]``, and periods
-    outside ``[0, T)`` take the steady-state value."""
+def _shift(path: Array, steady: Array, k: int, initial: Array | None = None) -> Array:
+    """``path`` moved by ``k`` periods along axis 0: entry t is ``path[t + k]``; periods after
+    ``T`` take the steady-state value, periods before 0 the ``initial`` value (default: the
+    steady state's; a transition between two steady states starts from the old one)."""
     if k == 0:
         return path
     T = path.shape[0]
-    dtype = jnp.result_type(path, steady)
+    edge = steady if k > 0 or initial is None else initial
+    dtype = jnp.result_type(path, edge)
     path = path.astype(dtype)
     if abs(k) >= T:
-        return jnp.broadcast_to(steady, path.shape).astype(dtype)
-    fill = jnp.broadcast_to(steady, (abs(k),) + path.shape[1:]).astype(dtype)
+        return jnp.broadcast_to(edge, path.shape).astype(dtype)
+    fill = jnp.broadcast_to(edge, (abs(k),) + path.shape[1:]).astype(dtype)
     if k < 0:
         return jnp.concatenate([fill, path[: T + k]], axis=0)
     return jnp.concatenate([path[k:], fill], axis=0)
@@ -97,17 +99,20 @@ class Variable:
     steady-state value.
 
     ``x()`` is the value, ``x(k)`` the value ``k`` periods ahead (``x(-1)``: last period's),
-    filled with the steady-state value beyond the path's ends; at the steady state ``x(k)`` is
-    ``x()``. Operators give plain arrays; ``jax.numpy`` functions take ``x()``.
+    filled with the steady-state value after the path's end and with the initial value (by
+    default the steady state's) before its start; at the steady state ``x(k)`` is ``x()``. Operators give plain arrays; ``jax.numpy`` functions take ``x()``.
     """
 
-    __slots__ = ("name", "_value", "_steady", "_is_path")
+    __slots__ = ("name", "_value", "_steady", "_initial", "_is_path")
     __array_ufunc__ = None  # numpy defers to the reflected operators below
 
-    def __init__(self, name: str, value: Any, steady: Any, *, is_path: bool) -> None:
+    def __init__(
+        self, name: str, value: Any, steady: Any, *, is_path: bool, initial: Any = None
+    ) -> None:
         self.name = name
         self._value = _as_float_array(value)
         self._steady = _as_float_array(steady)
+        self._initial = None if initial is None else _as_float_array(initial)
         self._is_path = is_path
         if is_path and self._value.ndim == 0:
             raise ValueError(f"the path of '{name}' must have a time axis, got a scalar")
@@ -119,7 +124,7 @@ class Variable:
             )
         if not self._is_path or k == 0:
             return self._value
-        return _shift(self._value, self._steady, k)
+        return _shift(self._value, self._steady, k, self._initial)
 
     def __jax_array__(self) -> Array:
         return self._value
@@ -381,11 +386,14 @@ class SimpleBlock:
         steady_state: Mapping[str, Any],
         *,
         T: int | None = None,
+        initial_state: Mapping[str, Any] | None = None,
     ) -> dict[str, Array]:
         """The outputs as paths ``[T]`` given input ``paths`` ``[T]``.
 
-        An input absent from ``paths`` stays at its value in ``steady_state``; lags and leads
-        beyond the path's ends take the steady-state value. ``T`` is read from the paths (pass
+        An input absent from ``paths`` stays at its value in ``steady_state``; leads beyond
+        the path's end take the steady-state value, lags before its start the value in
+        ``initial_state`` (default ``steady_state``: a transition between two steady states
+        starts from the old one, e.g. ``K(-1)`` at date 0). ``T`` is read from the paths (pass
         it when none of this block's inputs has one). Works under ``jax.jit`` and
         ``jax.jacfwd`` with respect to the paths.
         """
@@ -417,7 +425,10 @@ class SimpleBlock:
                 raise self._missing(name)
             steady = _as_float_array(steady_state[name])
             path = paths[name] if name in paths else jnp.broadcast_to(steady, (T,) + steady.shape)
-            variables[name] = Variable(name, path, steady, is_path=True)
+            initial = None
+            if initial_state is not None and name in initial_state:
+                initial = initial_state[name]
+            variables[name] = Variable(name, path, steady, is_path=True, initial=initial)
         outputs = self._run(variables)
         outputs = tuple(jnp.broadcast_to(y, (T,)) if y.ndim == 0 else y for y in outputs)
         return dict(zip(self.outputs, outputs, strict=True))

@@ -48,7 +48,7 @@ from hank_mfg.solvers.steady_state import HouseholdSteadyState, SteadyState
 
 Array = jax.Array
 
-__all__ = ["METHODS", "household_jacobian", "household_path"]
+__all__ = ["METHODS", "household_jacobian", "household_path", "household_transition"]
 
 #: The ways :func:`household_jacobian` computes.
 METHODS = ("fake_news", "autodiff")
@@ -251,6 +251,38 @@ def household_path(
     X = x_ss[:, None] + jnp.asarray(np.stack(paths))
     Y = _path_map_jit(block, fixed, names, tuple(outputs), policy.marginal_value, mu, X)
     Y = np.asarray(Y)
+    return {o: Y[j] for j, o in enumerate(outputs)}
+
+
+def household_transition(
+    block: HouseholdBlock,
+    values: Mapping[str, Any],
+    paths: Mapping[str, Any],
+    outputs: Sequence[str],
+    initial_distribution: Any,
+    terminal_marginal_value: Any,
+) -> dict[str, Array]:
+    """The household's aggregates along level paths of some of its inputs (no checks: the
+    sequence-space solvers call it inside Newton's loop).
+
+    Args:
+        block: the household.
+        values: every input of the block; those in ``paths`` are replaced by their paths.
+        paths: input name -> level path ``[T]`` (input units).
+        outputs: output names (``A``, ``C``, ``N``, ``NE``, ``UCE``).
+        initial_distribution: ``[n_wealth, n_income]`` (or flat) distribution at date 0.
+        terminal_marginal_value: ``[n_wealth, n_income]`` marginal value of wealth after ``T``
+            (the terminal steady state's).
+
+    Returns:
+        output name -> level path ``[T]`` (a JAX array).
+    """
+    names = tuple(paths)
+    fixed = tuple((k, float(values[k])) for k in block.inputs if k not in paths)
+    X = jnp.stack([jnp.asarray(paths[k], dtype=jnp.float64) for k in names])
+    mu0 = jnp.asarray(initial_distribution, dtype=jnp.float64).ravel()
+    marginal = jnp.asarray(terminal_marginal_value, dtype=jnp.float64)
+    Y = _path_map_jit(block, fixed, names, tuple(outputs), marginal, mu0, X)
     return {o: Y[j] for j, o in enumerate(outputs)}
 
 
