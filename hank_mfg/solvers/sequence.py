@@ -495,7 +495,9 @@ def linearize(
         model, steady, values, T, unknowns, targets, exogenous, partials, 0.0, _lu=None
     )
     H_U = linear.H_U()
-    lu = scipy.linalg.lu_factor(H_U, check_finite=True)
+    with warnings.catch_warnings():  # a singular H_U is reported below, by name
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        lu = scipy.linalg.lu_factor(H_U, check_finite=True)
     diagonal = np.abs(np.diag(lu[0]))
     if not diagonal.min() > 1e-13 * max(diagonal.max(), 1e-300):
         raise ValueError(
