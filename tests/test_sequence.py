@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hank_mfg  # noqa: F401  (float64)
-from hank_mfg.models.block_models import aiyagari_fiscal, krusell_smith_steady_state
+from hank_mfg.models.block_models import krusell_smith_steady_state
 from hank_mfg.models.blocks import firm, simple_block
 from hank_mfg.models.model import Model
 from hank_mfg.solvers.sequence import (
@@ -83,7 +83,10 @@ def test_general_equilibrium_jacobian_equals_autodiff_of_the_whole_model(ks):
     dZ = ar1_shock(0.01, 0.8, T)
     dK = G_K @ dZ
     alpha, K, Z = ss["alpha"], ss["K"], ss["Z"]
-    dr = alpha * K ** (alpha - 1) * dZ + alpha * (alpha - 1) * Z * K ** (alpha - 2) * np.r_[0, dK[:-1]]
+    dr = (
+        alpha * K ** (alpha - 1) * dZ
+        + alpha * (alpha - 1) * Z * K ** (alpha - 2) * np.r_[0, dK[:-1]]
+    )
     assert np.allclose(linear.irf({"Z": dZ})["r"], dr, rtol=0, atol=1e-12)
 
 
@@ -107,50 +110,6 @@ def test_irf_dataset_labels_deviations(ks):
     assert ds["K"].attrs["steady_state"] == pytest.approx(ss["K"])
     assert ds["shock_path"].sel(shock="Z").values[0] == pytest.approx(0.01)
     assert ds.attrs["value_beta"] == pytest.approx(ss["beta"])
-
-
-def test_permanent_reform_moves_between_two_steady_states():
-    """A more generous transfer paid by the labour tax: the new steady state at the old β
-    (capital the unknown), then the path from the old distribution to it."""
-    spec = aiyagari_fiscal(n_income=3, n_wealth=50, wealth_max=100.0)
-    old = steady_state(*spec)
-
-    @simple_block
-    def asset_market(A, K, B):
-        asset_mkt = A - K - B
-        return asset_mkt
-
-    @simple_block
-    def fiscal(B, r, G, transfers, w, L):
-        """The labour tax balancing the budget each period, debt constant."""
-        tau = ((1 + r) * B(-1) - B + G + transfers) / (w * L)
-        return tau
-
-    dynamic = Model(spec.model.household, [firm, fiscal, asset_market], name="fiscal")
-    keep = ("eis", "delta", "alpha", "L", "B", "G", "beta", "Z")
-    calibration = {k: old[k] for k in keep}
-    new = steady_state(
-        dynamic,
-        {**calibration, "transfers": 0.1},
-        {"K": (0.8 * old["K"], 1.1 * old["K"])},
-        ["asset_mkt"],
-    )
-    assert new["tau"] > old["tau"] and new["K"] < old["K"]  # less precautionary saving
-    path = transition(dynamic, new, ["K"], ["asset_mkt"], T=150, initial=old, tol=1e-9)
-    assert path.residuals[-1] <= 1e-9
-    K = path["K"]
-    assert abs(K[-1] - new["K"]) < 1e-3 * abs(old["K"] - new["K"])
-    # date 0: capital installed before the announcement is the old steady state's
-    assert path["r"][0] == pytest.approx(
-        ss_rate(old["K"], old["L"], old["Z"], old["alpha"], old["delta"]), rel=1e-12
-    )
-    ds = path.to_xarray()
-    assert ds.attrs["initial_K"] == pytest.approx(old["K"])
-    assert ds["K"].attrs["deviation"] == "absolute"
-
-
-def ss_rate(K, L, Z, alpha, delta):
-    return alpha * Z * (K / L) ** (alpha - 1) - delta
 
 
 # --- block Jacobians and their banded form ---------------------------------------------------
@@ -267,6 +226,13 @@ def test_newton_that_does_not_converge_names_the_target(ks):
     assert issubclass(TransitionError, ValueError)
     seen = []
     transition(
-        model, ss, ["K"], ["asset_mkt"], shock, T=T, linear=linear, progress=lambda i, r: seen.append(r)
+        model,
+        ss,
+        ["K"],
+        ["asset_mkt"],
+        shock,
+        T=T,
+        linear=linear,
+        progress=lambda i, r: seen.append(r),
     )
     assert seen[0] > seen[-1] and len(seen) >= 2

@@ -100,7 +100,8 @@ class Variable:
 
     ``x()`` is the value, ``x(k)`` the value ``k`` periods ahead (``x(-1)``: last period's),
     filled with the steady-state value after the path's end and with the initial value (by
-    default the steady state's) before its start; at the steady state ``x(k)`` is ``x()``. Operators give plain arrays; ``jax.numpy`` functions take ``x()``.
+    default the steady state's) before its start; at the steady state ``x(k)`` is ``x()``.
+    Operators give plain arrays; ``jax.numpy`` functions take ``x()``.
     """
 
     __slots__ = ("name", "_value", "_steady", "_initial", "_is_path")

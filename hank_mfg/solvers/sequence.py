@@ -42,7 +42,7 @@ import scipy.linalg
 
 from hank_mfg.models.model import Model
 from hank_mfg.solvers.jacobian import household_jacobian, household_transition
-from hank_mfg.solvers.steady_state import SteadyState
+from hank_mfg.solvers.steady_state import SteadyState, steady_state
 
 __all__ = [
     "ImpulseResponse",
@@ -52,6 +52,7 @@ __all__ = [
     "ar1_shock",
     "block_jacobian",
     "linearize",
+    "reform_steady_state",
     "transition",
 ]
 
@@ -152,9 +153,7 @@ def _steady_values(model: Model, steady: SteadyState, targets: Sequence[str]) ->
             out = {k: float(np.asarray(v)) for k, v in block.steady_state(computed).items()}
         for name, value in out.items():
             held = values.get(name)
-            if held is not None and not np.isclose(
-                value, held, rtol=STEADY_RTOL, atol=STEADY_RTOL
-            ):
+            if held is not None and not np.isclose(value, held, rtol=STEADY_RTOL, atol=STEADY_RTOL):
                 raise ValueError(
                     f"block {block.name!r} gives {name} = {value:.10g} at the steady state, "
                     f"which holds {name} = {held:.10g}: the steady state is not one of model "
@@ -795,3 +794,41 @@ def transition(
         residuals=residuals,
         seconds=time.perf_counter() - t0,
     )
+
+
+def reform_steady_state(
+    model: Model,
+    old: SteadyState,
+    changes: Mapping[str, float],
+    unknowns: Mapping[str, Any],
+    targets: Sequence[str],
+    **options: Any,
+) -> SteadyState:
+    """The steady state of ``model`` after a permanent change of some of its inputs, every
+    other input (β, TFP …) at its value in ``old``.
+
+    Args:
+        model: the dynamic model (at a steady state lags and leads are the value itself).
+        old: the steady state before the reform.
+        changes: input name -> its new value (e.g. ``{"tau": 0.3}``).
+        unknowns: name -> bracket ``(low, high)`` or guess, as for
+            :func:`~hank_mfg.solvers.steady_state.steady_state` (e.g. capital ``K``).
+        targets: block outputs that are 0 at the new steady state (``asset_mkt``).
+        options: passed to ``steady_state`` (``tol``, ``egm_tol``, ``max_evaluations``).
+
+    Raises:
+        ValueError: a change of something that is not an input of ``model`` no block produces
+            (or is an unknown), or not finite; as ``steady_state`` otherwise.
+    """
+    free = model.exogenous()
+    for name, value in changes.items():
+        if name not in free or name in unknowns:
+            raise ValueError(
+                f"reform: {name!r} is not an input of model {model.name!r} that a reform can set "
+                f"(allowed: {', '.join(k for k in free if k not in unknowns)})"
+            )
+        if not np.isfinite(float(value)):
+            raise ValueError(f"reform: the new value of {name!r} is not finite: {value!r}")
+    calibration = {k: float(old.values[k]) for k in free if k not in unknowns}
+    calibration.update({k: float(v) for k, v in changes.items()})
+    return steady_state(model, calibration, dict(unknowns), list(targets), **options)
