@@ -930,6 +930,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_cache_argument(demo)
     demo.set_defaults(run=_demo)
+    from hank_mfg.cli_sequence import add_commands
+
+    add_commands(sub, _add_cache_argument)
     return parser
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "check_contents",
     "data_checksum",
     "gini",
+    "label_sequence_dataset",
     "lorenz_curve",
     "marginal_propensity_to_consume",
     "open_solution",
@@ -107,6 +108,9 @@ REQUIRED_VARIABLES: dict[str, dict[str, tuple[str, ...]]] = {
         "value": ("sample", "time", "state"),
         "exploitability": (),
     },
+    # sequence-space paths: impulse responses (one entry per shock) and transitions
+    "irf": {"time": ("time",), "shock": ("shock",), "shock_path": ("shock", "time")},
+    "transition": {"time": ("time",), "shock": ("shock",)},
 }
 
 _UNITS = {
@@ -557,6 +561,33 @@ def check_contents(dataset: xr.Dataset, where: str = "dataset") -> None:
             raise ValueError(
                 f"{where}: variable {name!r} has dims {tuple(dataset[name].dims)}, expected {dims}"
             )
+
+
+def label_sequence_dataset(
+    dataset: xr.Dataset, kind: str, settings: Mapping[str, Any], seed: int = -1
+) -> xr.Dataset:
+    """A sequence-space Dataset (``ImpulseResponse.to_xarray()``, ``Transition.to_xarray()``)
+    with what every results file holds: format, ``kind`` (``"irf"`` or ``"transition"``),
+    the settings as JSON, seed, creation time and package versions."""
+    if kind not in ("irf", "transition"):
+        raise ValueError(f"kind must be 'irf' or 'transition', got {kind!r}")
+    attrs = {
+        "hank_mfg_format": FORMAT_VERSION,
+        "hank_mfg_kind": kind,
+        "settings": json.dumps(dict(settings), default=lambda o: np.asarray(o).tolist()),
+        "seed": int(seed),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "Conventions": "CF-1.8",
+        **_versions(),
+    }
+    for name in ("model", "solver"):
+        if name not in dataset.attrs:
+            raise ValueError(f"dataset: a {kind} Dataset must have the attribute {name!r}")
+    dataset = dataset.copy()
+    for name, (units, long_name) in _UNITS.items():  # units of the variables we know
+        if name in dataset and dataset[name].attrs.get("deviation") == "absolute":
+            dataset[name].attrs.update(units=units, long_name=f"response of {long_name}")
+    return dataset.assign_attrs(attrs)
 
 
 def to_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> None:
