@@ -11,6 +11,9 @@ closes it (``plt.close(fig)``), or lets :func:`save_figures` save and close it.
 * :func:`plot_lorenz` — the Lorenz curve of wealth with its Gini coefficient;
 * :func:`plot_exploitability` — exploitability during training of several runs;
 * :func:`plot_comparison` — RSPG against the Krusell-Smith algorithm on the same economy;
+* :func:`plot_irf` — impulse responses or a transition (a sequence-space Dataset), one panel
+  per variable, one line per shock;
+* :func:`plot_group_responses` — responses by wealth group (bottom 10%, middle, top 10%);
 * :func:`standard_figures` — every figure that applies to one Dataset;
 * :func:`save_figures` — write figures as PNG files and close them.
 
@@ -38,6 +41,8 @@ from hank_mfg.core.files import atomic_write  # noqa: E402
 from hank_mfg.results import gini, lorenz_curve, wealth_marginal  # noqa: E402
 
 __all__ = [
+    "plot_group_responses",
+    "plot_irf",
     "describe",
     "plot_comparison",
     "plot_distribution",
@@ -534,8 +539,67 @@ def plot_comparison(rspg: xr.Dataset, classical: xr.Dataset, x: str = "seconds")
 # --- all figures of a Dataset --------------------------------------------------------------------
 
 
+def _deviation_label(da: xr.DataArray) -> str:
+    if da.attrs.get("deviation") == "percent":
+        return "% deviation"
+    units = da.attrs.get("units", "")
+    return f"deviation ({units})" if units else "deviation"
+
+
+def plot_irf(
+    ds: xr.Dataset,
+    variables: tuple[str, ...] = ("Y", "C", "K", "r"),
+    periods: int | None = 60,
+) -> Figure:
+    """Impulse responses (``hank-mfg irf``) or a transition (``hank-mfg transition``): one
+    panel per variable present in ``ds``, one line per shock, the first ``periods`` periods."""
+    names = [v for v in variables if v in ds]
+    if not names:
+        raise ValueError(f"none of {variables} is in the Dataset (it has {list(ds.data_vars)})")
+    columns = min(len(names), 2)
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows), squeeze=False)
+    T = ds.sizes["time"] if periods is None else min(periods, ds.sizes["time"])
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        da = ds[name]
+        for shock in ds["shock"].values:
+            ax.plot(np.arange(T), da.sel(shock=shock).values[:T], label=str(shock))
+        ax.axhline(0.0, color="0.6", lw=0.8)
+        ax.set_title(da.attrs.get("long_name", name))
+        ax.set_xlabel("periods")
+        ax.set_ylabel(_deviation_label(da))
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    if ds.sizes["shock"] > 1:
+        axes.ravel()[0].legend(title="shock")
+    kind = "transition" if ds.attrs.get("hank_mfg_kind") == "transition" else "impulse responses"
+    fig.suptitle(f"{ds.attrs.get('model', 'model')}: {kind} ({ds.attrs.get('solver', '')})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_group_responses(ds: xr.Dataset, periods: int | None = 60) -> Figure:
+    """Responses by wealth group (:func:`hank_mfg.solvers.distributional.group_responses`):
+    one panel per variable, one line per group."""
+    names = list(ds.data_vars)
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 3.4), squeeze=False)
+    T = ds.sizes["time"] if periods is None else min(periods, ds.sizes["time"])
+    for ax, name in zip(axes.ravel(), names, strict=True):
+        for group in ds["group"].values:
+            ax.plot(np.arange(T), ds[name].sel(group=group).values[:T], label=str(group))
+        ax.axhline(0.0, color="0.6", lw=0.8)
+        ax.set_title(f"{name} by wealth group")
+        ax.set_xlabel("periods")
+        ax.set_ylabel(_deviation_label(ds[name]))
+    axes.ravel()[0].legend()
+    fig.tight_layout()
+    return fig
+
+
 def standard_figures(ds: xr.Dataset) -> dict[str, Figure]:
     """Every figure that applies to the Dataset, by file stem (the caller closes them)."""
+    if ds.attrs.get("hank_mfg_kind") in ("irf", "transition"):
+        return {str(ds.attrs["hank_mfg_kind"]): plot_irf(ds)}
     figs: dict[str, Figure] = {
         "distribution": plot_distribution(ds),
         "distribution_over_time": plot_distribution_over_time(ds),

@@ -10,6 +10,7 @@ from hank_mfg.models.sequence_models import fiscal_transfers, sequence_model
 from hank_mfg.solvers.distributional import (
     consumption_equivalent,
     group_means,
+    group_responses,
     household_path,
     mpc,
 )
@@ -96,3 +97,17 @@ def test_bad_reforms_are_named(reform):
         reform_steady_state(spec.model, old, {"tau": np.nan}, {"K": (1.0, 5.0)}, ["asset_mkt"])
     with pytest.raises(ValueError, match="unknown sequence-space model 'hank2'"):
         sequence_model("hank2")
+
+
+def test_group_responses_dataset(reform):
+    spec, old, new, path = reform
+    hh = household_path(spec.model, path, new, old)
+    ds = group_responses(hh, old)
+    assert ds["consumption"].dims == ("group", "time")
+    assert ds["consumption"].attrs["deviation"] == "percent"
+    assert ds["wealth"].attrs["deviation"] == "absolute"
+    assert np.all(np.isfinite(ds["wealth"].values)) and np.all(np.isfinite(ds["consumption"]))
+    # date 0: the distribution is the old one, so wealth has not moved yet
+    np.testing.assert_allclose(ds["wealth"].isel(time=0), 0.0, atol=1e-12)
+    # the poorest consume more at once: the transfer is higher
+    assert float(ds["consumption"].sel(group="bottom 10%").isel(time=0)) > 0

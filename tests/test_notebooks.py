@@ -18,6 +18,7 @@ SMALL = {
     "krusell_smith_rspg": "n_wealth = 20\niterations = 20\neval_paths = 2\nout_file = 'ks_rspg.nc'",
     "seed_benchmarks": "iterations = 40\neval_every = 20",
     "define_your_model": "n_wealth = 40\nn_income = 3\niterations = 20",
+    "policy_analysis": "n_wealth = 40\nn_income = 3\nT = 120",
 }
 
 

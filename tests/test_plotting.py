@@ -410,3 +410,34 @@ def test_demo_figures_of_real_solutions(tmp_path):
     figs |= {f"classical_{k}": f for k, f in plotting.standard_figures(classical).items()}
     assert len(plotting.save_figures(figs, tmp_path)) == len(figs)
     assert plt.get_fignums() == []
+
+
+def test_sequence_space_figures():
+    """IRF panels (one line per shock) and group panels from labelled Datasets."""
+    import xarray as xr
+
+    from hank_mfg.plotting import plot_group_responses, plot_irf, standard_figures
+    from hank_mfg.solvers.sequence import ImpulseResponse
+
+    t = np.arange(30)
+    responses = {s: {"K": a * 0.9**t, "r": -a * 0.8**t} for s, a in (("Z", 1.0), ("G", 0.5))}
+    irf = ImpulseResponse("toy", responses, {"Z": 0.9**t, "G": 0.8**t}, {"K": 2.0, "r": 0.01}, 30, "linear")
+    ds = irf.to_xarray(percent=["K"])
+    fig = plot_irf(ds, ("K", "r", "Y"))
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 2 and len(panels[0].lines) == 3  # two shocks and the zero line
+    assert panels[0].get_ylabel() == "% deviation"
+    plt.close(fig)
+    ds.attrs["hank_mfg_kind"] = "irf"
+    figs = standard_figures(ds)
+    assert list(figs) == ["irf"]
+    plt.close(figs["irf"])
+    with pytest.raises(ValueError, match="none of"):
+        plot_irf(ds, ("C",))
+    groups = xr.Dataset(
+        {"consumption": (("group", "time"), np.ones((3, 30)), {"deviation": "percent"})},
+        coords={"group": ["bottom 10%", "middle 80%", "top 10%"], "time": t},
+    )
+    fig = plot_group_responses(groups)
+    assert len(fig.axes[0].lines) == 4
+    plt.close(fig)

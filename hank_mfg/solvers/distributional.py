@@ -39,6 +39,7 @@ __all__ = [
     "HouseholdPath",
     "consumption_equivalent",
     "group_means",
+    "group_responses",
     "household_path",
     "mpc",
     "steady_value",
@@ -217,6 +218,52 @@ def group_means(
         weights = np.stack([_group_weights(m, low, high) for m in mu])[:, :, None] * mu
         out[name] = np.einsum("tae,tae->t", weights, x) / weights.sum(axis=(1, 2))
     return out
+
+
+def group_responses(
+    household: HouseholdPath,
+    old: SteadyState,
+    variables: tuple[str, ...] = ("consumption", "wealth"),
+    groups: Mapping[str, tuple[float, float]] | None = None,
+    percent: tuple[str, ...] = ("consumption",),
+) -> Any:
+    """Responses by wealth group: each variable's group mean at each date less the same
+    group's mean in the steady state ``old``, in percent of the latter for the names in
+    ``percent`` (the poorest may hold no wealth, so wealth is absolute by default), as an
+    ``xarray.Dataset`` on ``(group, time)`` with ``deviation`` in each variable's attributes."""
+    import xarray as xr
+
+    shape = (1, *np.shape(old.household.mu))
+    policy = old.household.policy
+    before = HouseholdPath(
+        savings=np.asarray(policy.savings).reshape(shape),
+        consumption=np.asarray(policy.consumption).reshape(shape),
+        hours=np.asarray(policy.hours).reshape(shape),
+        mu=np.asarray(old.household.mu).reshape(shape),
+        values=np.zeros((2, *shape[1:])),
+        r=np.zeros(1),
+        wealth_grid=household.wealth_grid,
+        productivity=household.productivity,
+    )
+    data = {}
+    names: list[str] = []
+    for variable in variables:
+        now = group_means(household, variable, groups)
+        base = group_means(before, variable, groups)
+        names = list(now)
+        change = np.stack([now[g] - base[g][0] for g in names])
+        attrs = {
+            "long_name": f"mean {variable} of the wealth group, deviation from its "
+            "steady-state mean"
+        }
+        if variable in percent:
+            change = 100.0 * change / np.stack([base[g][:1] for g in names])
+            attrs.update(deviation="percent", units="percent")
+        else:
+            attrs.update(deviation="absolute", units="consumption good")
+        data[variable] = (("group", "time"), change, attrs)
+    coords = {"group": names, "time": np.arange(household.mu.shape[0])}
+    return xr.Dataset(data, coords=coords, attrs={"groups": "by wealth percentile at each date"})
 
 
 def mpc(consumption: np.ndarray, wealth_grid: np.ndarray, r: float | np.ndarray) -> np.ndarray:
