@@ -421,7 +421,8 @@ def test_sequence_space_figures():
 
     t = np.arange(30)
     responses = {s: {"K": a * 0.9**t, "r": -a * 0.8**t} for s, a in (("Z", 1.0), ("G", 0.5))}
-    irf = ImpulseResponse("toy", responses, {"Z": 0.9**t, "G": 0.8**t}, {"K": 2.0, "r": 0.01}, 30, "linear")
+    paths, steady = {"Z": 0.9**t, "G": 0.8**t}, {"K": 2.0, "r": 0.01}
+    irf = ImpulseResponse("toy", responses, paths, steady, 30, "linear")
     ds = irf.to_xarray(percent=["K"])
     fig = plot_irf(ds, ("K", "r", "Y"))
     panels = [ax for ax in fig.axes if ax.get_visible()]
