@@ -22,7 +22,7 @@ from typing import Any
 
 #: The built-in sequence-space models (:mod:`hank_mfg.models.sequence_models`), named here so
 #: that ``--help`` and a wrong name answer before JAX is imported.
-SEQUENCE_MODEL_NAMES = ("krusell_smith_ssj", "fiscal_transfers")
+SEQUENCE_MODEL_NAMES = ("krusell_smith_ssj", "fiscal_transfers", "hank", "hank_zlb")
 #: ``--set`` keys that size the grids, and their types.
 GRID_SETTINGS = {"n_income": int, "n_wealth": int, "wealth_max": float}
 
@@ -114,6 +114,11 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, dict[str, float], list, dic
                 f"--shock {name}: model {args.model!r} has no shock {name!r}; allowed: "
                 f"{', '.join(spec.shocks)}"
             )
+    if changes and not spec.reform_unknowns:
+        raise _usage(
+            f"--set {', '.join(changes)}: model {args.model!r} has no reform steady state "
+            "built in (give temporary shocks with --shock)"
+        )
     free = [k for k in spec.model.exogenous() if k not in spec.unknowns]
     for name in changes:
         if name not in free:

@@ -13,6 +13,8 @@ unknowns of a new steady state after a reform (at the old β and TFP).
   ``B``, spending ``G`` and a lump-sum transfer that balances the budget each period
   (``transfers = tau w L + B − (1 + r) B(-1) − G``); households hold capital and debt. A
   higher ``tau`` is "a more generous transfer financed by the labour tax".
+* ``hank``, ``hank_zlb`` — the one-asset HANK economy (:mod:`hank_mfg.models.hank`), without
+  and with the zero lower bound on the nominal rate.
 """
 
 from __future__ import annotations
@@ -121,8 +123,25 @@ def fiscal_transfers(
     )
 
 
+def _hank(**settings: Any) -> SequenceSpec:
+    from hank_mfg.models.hank import hank  # hank.py builds on this module
+
+    return hank(**settings)
+
+
+def _hank_zlb(**settings: Any) -> SequenceSpec:
+    from hank_mfg.models.hank import hank
+
+    return hank(zero_lower_bound=True, **settings)
+
+
 #: name -> the function building it (keyword arguments: grid sizes).
-SEQUENCE_MODELS = {"krusell_smith_ssj": krusell_smith_ssj, "fiscal_transfers": fiscal_transfers}
+SEQUENCE_MODELS = {
+    "krusell_smith_ssj": krusell_smith_ssj,
+    "fiscal_transfers": fiscal_transfers,
+    "hank": _hank,
+    "hank_zlb": _hank_zlb,
+}
 
 
 def sequence_model(name: str, **settings: Any) -> SequenceSpec:

@@ -174,31 +174,48 @@ def _steady_values(model: Model, steady: SteadyState, targets: Sequence[str]) ->
 
 @functools.lru_cache(maxsize=256)
 def _block_jacobian_fn(block: Any, names: tuple[str, ...], T: int) -> Callable[..., Any]:
-    """A compiled function: steady values of ``block``'s inputs -> its Jacobians in ``names``."""
+    """A compiled function: (steady values, paths of the other inputs, paths of ``names``,
+    initial values) -> ``block``'s Jacobians in ``names`` there."""
 
-    def jacobians(steady: dict[str, jax.Array]) -> Any:
+    def jacobians(steady: dict, others: dict, base: dict, initial: dict) -> Any:
         def outputs(*paths: jax.Array) -> tuple[jax.Array, ...]:
-            out = block.paths(dict(zip(names, paths, strict=True)), steady, T=T)
+            given = {**others, **dict(zip(names, paths, strict=True))}
+            out = block.paths(given, steady, T=T, initial_state=initial)
             return tuple(out[o] for o in block.outputs)
 
-        base = [jnp.full(T, steady[k], dtype=jnp.float64) for k in names]
-        return jax.jacfwd(outputs, argnums=tuple(range(len(names))))(*base)
+        return jax.jacfwd(outputs, argnums=tuple(range(len(names))))(*(base[k] for k in names))
 
     return jax.jit(jacobians)
 
 
 def block_jacobian(
-    block: Any, values: Mapping[str, Any], inputs: Sequence[str], T: int
+    block: Any,
+    values: Mapping[str, Any],
+    inputs: Sequence[str],
+    T: int,
+    paths: Mapping[str, Any] | None = None,
+    initial: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """A simple block's Jacobians around the steady state ``values``: ``J[output][input]``,
-    ``[T, T]`` with ``[t, s] = ∂output_t / ∂input_s`` (lags and leads included), by
-    ``jax.jacfwd`` of the block's path map (compiled once per block, inputs and ``T``)."""
+    """A simple block's Jacobians: ``J[output][input]``, ``[T, T]`` with ``[t, s] =
+    ∂output_t / ∂input_s`` (lags and leads included), by ``jax.jacfwd`` of the block's path
+    map (compiled once per block, inputs and ``T``) — around the steady state ``values``, or
+    along level ``paths`` of some inputs (the others at ``values``; lags before date 0 from
+    ``initial``, default ``values``)."""
     T = _check_horizon(T)
     names = tuple(name for name in block.inputs if name in inputs)
     if not names:
         return {}
     steady = {k: jnp.asarray(float(values[k]), dtype=jnp.float64) for k in block.inputs}
-    J = _block_jacobian_fn(block, names, T)(steady)
+    given = {} if paths is None else {k: paths[k] for k in block.inputs if k in paths}
+    given = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in given.items()}
+    base = {k: given.get(k, jnp.full(T, steady[k])) for k in names}
+    others = {k: v for k, v in given.items() if k not in names}
+    start = (
+        steady
+        if initial is None
+        else {k: jnp.asarray(float(initial[k]), dtype=jnp.float64) for k in block.inputs}
+    )
+    J = _block_jacobian_fn(block, names, T)(steady, others, base, start)
     return {
         o: {i: np.asarray(J[a][b], dtype=np.float64) for b, i in enumerate(names)}
         for a, o in enumerate(block.outputs)
@@ -285,6 +302,8 @@ class LinearModel:
         T: horizon (periods); unknowns, targets, exogenous: the names.
         partials: ``partials[X][source]`` ``[T, T]``, the response of ``X`` to an unknown or
             an exogenous input holding the others at the steady state (no equilibrium).
+        household_jacobians: the household block's own ``J[output][input]`` ``[T, T]`` for
+            its inputs that move (for :meth:`channels`).
         seconds: wall time of the linearisation (household Jacobians and composition).
     """
 
@@ -298,6 +317,7 @@ class LinearModel:
     partials: dict[str, dict[str, np.ndarray]]
     seconds: float
     _lu: Any = field(repr=False)
+    household_jacobians: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -369,6 +389,19 @@ class LinearModel:
             out[name] = path
         return out
 
+    def channels(self, shocks: Mapping[str, Any], output: str = "C") -> dict[str, np.ndarray]:
+        """The household's ``output`` response to the shocks split by the household input
+        it comes through (``J[output][input] @ d input``): e.g. the direct effect of the
+        interest rate ``r`` and the indirect effects of wages, dividends and taxes (Kaplan,
+        Moll and Violante's decomposition). The parts sum to the total response."""
+        if output not in self.household_jacobians:
+            raise ValueError(
+                f"output {output!r} is not a household output with a Jacobian here "
+                f"({', '.join(self.household_jacobians)})"
+            )
+        response = self.response(shocks)
+        return {name: J @ response[name] for name, J in self.household_jacobians[output].items()}
+
     def irf(self, shocks: Mapping[str, Any]) -> ImpulseResponse:
         """Impulse responses to each shock path alone and, with several, to all at once
         (``"all"``): an :class:`ImpulseResponse`."""
@@ -425,6 +458,37 @@ def _check_shocks(
     return out
 
 
+def _compose(
+    model: Model,
+    sources: Sequence[str],
+    jacobian_of: Callable[[Any, list[str]], dict[str, dict[str, np.ndarray]]],
+    T: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every variable's Jacobians in the ``sources`` by the chain rule along the blocks in
+    dependency order (forward accumulation): ``partials[X][source]`` ``[T, T]``."""
+    household = model.household
+    partials: dict[str, dict[str, Any]] = {s: {s: None} for s in sources}
+    for block in model.order(model.exogenous()):
+        moving = [name for name in block.inputs if name in partials]
+        if not moving:
+            continue
+        for output, row in jacobian_of(block, moving).items():
+            total: dict[str, Any] = {}
+            for name, matrix in row.items():
+                if name not in partials or not np.any(matrix):
+                    continue
+                if block is not household:
+                    matrix = _Banded.from_dense(matrix) or matrix
+                _add_product(total, matrix, partials[name])
+            if total:
+                partials[output] = total
+    identity = np.eye(T)
+    return {
+        name: {s: identity if J is None else _dense(J) for s, J in row.items()}
+        for name, row in partials.items()
+    }
+
+
 def linearize(
     model: Model,
     steady: SteadyState,
@@ -458,32 +522,19 @@ def linearize(
 
     t0 = time.perf_counter()
     household = model.household
-    partials: dict[str, dict[str, Any]] = {s: {s: None} for s in (*unknowns, *exogenous)}
     used = {name for block in model.all_blocks for name in block.inputs} | set(targets)
-    for block in model.order(model.exogenous()):
-        moving = [name for name in block.inputs if name in partials]
-        if not moving:
-            continue
+    household_jacobians: dict[str, dict[str, np.ndarray]] = {}
+
+    def jacobian_of(block: Any, moving: list[str]) -> dict[str, dict[str, np.ndarray]]:
         if block is household:
             outputs = [o for o in block.outputs if o in used or o in ("A", "C")]
-            J = household_jacobian(block, values, steady, moving, outputs, T)
-        else:
-            J = block_jacobian(block, values, moving, T)
-        for output, row in J.items():
-            total: dict[str, Any] = {}
-            for name, matrix in row.items():
-                if not np.any(matrix):
-                    continue
-                if block is not household:
-                    matrix = _Banded.from_dense(matrix) or matrix
-                _add_product(total, matrix, partials[name])
-            if total:
-                partials[output] = total
-    identity = np.eye(T)
-    partials = {
-        name: {s: identity if J is None else _dense(J) for s, J in row.items()}
-        for name, row in partials.items()
-    }
+            household_jacobians.update(
+                household_jacobian(block, values, steady, moving, outputs, T)
+            )
+            return household_jacobians
+        return block_jacobian(block, values, moving, T)
+
+    partials = _compose(model, (*unknowns, *exogenous), jacobian_of, T)
     for name in targets:
         if name not in partials or not any(u in partials[name] for u in unknowns):
             raise ValueError(
@@ -491,7 +542,17 @@ def linearize(
                 "the unknowns cannot make it hold"
             )
     linear = LinearModel(
-        model, steady, values, T, unknowns, targets, exogenous, partials, 0.0, _lu=None
+        model,
+        steady,
+        values,
+        T,
+        unknowns,
+        targets,
+        exogenous,
+        partials,
+        0.0,
+        _lu=None,
+        household_jacobians=household_jacobians,
     )
     H_U = linear.H_U()
     with warnings.catch_warnings():  # a singular H_U is reported below, by name
@@ -680,6 +741,27 @@ def _path_evaluator(
     return evaluate
 
 
+def _path_lu(
+    model: Model,
+    linear: LinearModel,
+    results: Mapping[str, Any],
+    initial_values: Mapping[str, float],
+) -> Any:
+    """``H_U`` with the simple blocks' Jacobians along the path ``results`` and the
+    household's of the steady state, LU-factored."""
+    household, T = model.household, linear.T
+
+    def jacobian_of(block: Any, moving: list[str]) -> dict[str, dict[str, np.ndarray]]:
+        if block is household:
+            return linear.household_jacobians
+        return block_jacobian(block, linear.values, moving, T, results, initial_values)
+
+    partials = _compose(model, linear.unknowns, jacobian_of, T)
+    zeros = np.zeros((T, T))
+    H_U = np.block([[partials[t].get(u, zeros) for u in linear.unknowns] for t in linear.targets])
+    return scipy.linalg.lu_factor(H_U)
+
+
 def transition(
     model: Model,
     steady: SteadyState,
@@ -693,6 +775,7 @@ def transition(
     tol: float = 1e-9,
     max_iter: int = 30,
     progress: Callable[[int, float], None] | None = None,
+    update_blocks: bool = False,
 ) -> Transition:
     """The nonlinear perfect-foresight path after unexpected shocks at date 0 and/or from an
     old steady state to a new one, by quasi-Newton in the sequence space.
@@ -712,6 +795,10 @@ def transition(
             is accepted.
         max_iter: Newton steps allowed.
         progress: called with (iteration, largest |target|) after each evaluation.
+        update_blocks: re-evaluate the simple blocks' Jacobians along the current path at
+            every Newton step (the household's stay the steady state's): exact for their
+            nonlinearities, e.g. a Taylor rule at the zero lower bound, where the steady
+            state's Jacobian converges slowly.
 
     Raises:
         ValueError: before any work, as :func:`linearize`, and for a bad shock (unknown name,
@@ -779,7 +866,10 @@ def transition(
                 f"{targets[worst // T]!r} is off by {H[worst]:.3g} at date {worst % T} "
                 f"(tolerance {tol:g}; residuals {', '.join(f'{r:.2g}' for r in residuals)})"
             )
-        step = -scipy.linalg.lu_solve(linear._lu, H)
+        lu = linear._lu
+        if update_blocks:
+            lu = _path_lu(model, linear, results, initial_values)
+        step = -scipy.linalg.lu_solve(lu, H)
         for k, u in enumerate(unknowns):
             U[u] = U[u] + step[k * T : (k + 1) * T]
     out = {k: np.asarray(v, dtype=np.float64) for k, v in results.items()}
