@@ -171,7 +171,7 @@ def run(reps: int) -> dict[str, Any]:
             ["asset_mkt"],
             shock,
             H_U_factored=H_U_factored,
-            options={"solve_impulse_nonlinear": {"verbose": False}},
+            verbose=False,
         )
 
     timed = interleaved({"ours": ours_nonlinear, "ssj": ssj_nonlinear}, max(1, reps // 2))
@@ -213,9 +213,7 @@ def run(reps: int) -> dict[str, Any]:
         {k: irf_p[k] for k in LINEAR}, {k: np.asarray(G_p[k]["Z"]) @ dZ for k in LINEAR}, LINEAR
     )
     path_p = transition(model_p, ours_p, ["K"], ["asset_mkt"], shock, T=T, linear=linear_p)
-    path_ssj_p = ssj_p.solve_impulse_nonlinear(
-        ss_p, ["K"], ["asset_mkt"], shock, options={"solve_impulse_nonlinear": {"verbose": False}}
-    )
+    path_ssj_p = ssj_p.solve_impulse_nonlinear(ss_p, ["K"], ["asset_mkt"], shock, verbose=False)
     res["max_rel_diff_nonlinear_precise"] = rel(
         {k: path_p.deviation(k) for k in NONLINEAR}, path_ssj_p, NONLINEAR
     )

@@ -509,25 +509,45 @@ def _elementwise(f: Callable[[Array, Array], Array], x: Array, y: Array) -> Arra
 def _newton(g: Callable[..., Array], z0: Array, *args: Array) -> Array:
     """Solve ``g(z, *args) = 0`` elementwise by Newton from ``z0`` (scalar ``z``, or a vector
     in ``z0``'s last axis); steps clipped to 1 (``z`` are logs), at most :data:`NEWTON_STEPS`,
-    stopping where ``|g| <= NEWTON_TOL``. Returns ``z`` (NaN where it did not converge)."""
+    stopping where ``|g| <= NEWTON_TOL``. Returns ``z`` (NaN where it did not converge).
+
+    Derivatives come from the implicit function theorem at the root (``g_z dz = −g_a da``),
+    not from differentiating the iterations: a linearisation holds no Newton loop."""
     vector = z0.ndim == args[0].ndim + 1
     shape = args[0].shape
-    jac = jax.jacfwd(g, 0)
+    flat = [jnp.broadcast_to(v, shape).ravel() for v in args]
+    z0 = z0.reshape(-1, z0.shape[-1]) if vector else z0.ravel()
+    # what g closes over (prices, parameters — traced under jit or autodiff) becomes explicit
+    # arguments, so that the custom derivative below sees them
+    g_explicit, consts = jax.closure_convert(g, z0[0], *(v[0] for v in flat))
+    n_args = len(flat)
+    jac = jax.jacfwd(g_explicit, 0)
 
-    def solve(z: Array, *a: Array) -> Array:
+    @jax.custom_jvp
+    def solve(z: Array, *rest: Array) -> Array:
         def cond(state: tuple[Array, Array]) -> Array:
             zi, k = state
-            return (jnp.max(jnp.abs(g(zi, *a))) > NEWTON_TOL) & (k < NEWTON_STEPS)
+            return (jnp.max(jnp.abs(g_explicit(zi, *rest))) > NEWTON_TOL) & (k < NEWTON_STEPS)
 
         def body(state: tuple[Array, Array]) -> tuple[Array, Array]:
             zi, k = state
-            dz = jnp.linalg.solve(jac(zi, *a), g(zi, *a)) if vector else g(zi, *a) / jac(zi, *a)
+            value, slope = g_explicit(zi, *rest), jac(zi, *rest)
+            dz = jnp.linalg.solve(slope, value) if vector else value / slope
             return zi - jnp.clip(dz, -1.0, 1.0), k + 1
 
         zi, _ = jax.lax.while_loop(cond, body, (z, jnp.asarray(0)))
-        return jnp.where(jnp.max(jnp.abs(g(zi, *a))) <= NEWTON_TOL * 1e3, zi, jnp.nan)
+        converged = jnp.max(jnp.abs(g_explicit(zi, *rest))) <= NEWTON_TOL * 1e3
+        return jnp.where(converged, zi, jnp.nan)
 
-    flat = [jnp.broadcast_to(v, shape).ravel() for v in args]
-    z0 = z0.reshape(-1, z0.shape[-1]) if vector else z0.ravel()
-    z = jax.vmap(solve)(z0, *flat)
+    @solve.defjvp
+    def solve_jvp(primals: tuple, tangents: tuple) -> tuple[Array, Array]:
+        z, *rest = primals
+        root = solve(z, *rest)
+        _, g_dot = jax.jvp(lambda *b: g_explicit(root, *b), tuple(rest), tuple(tangents[1:]))
+        slope = jac(root, *rest)
+        dz = jnp.linalg.solve(slope, g_dot) if vector else g_dot / slope
+        return root, -dz
+
+    axes = (0,) * (1 + n_args) + (None,) * len(consts)
+    z = jax.vmap(solve, in_axes=axes)(z0, *flat, *consts)
     return z.reshape((*shape, -1)) if vector else z.reshape(shape)

@@ -744,6 +744,7 @@ def _path_evaluator(
 def _path_lu(
     model: Model,
     linear: LinearModel,
+    values: Mapping[str, float],
     results: Mapping[str, Any],
     initial_values: Mapping[str, float],
 ) -> Any:
@@ -754,7 +755,7 @@ def _path_lu(
     def jacobian_of(block: Any, moving: list[str]) -> dict[str, dict[str, np.ndarray]]:
         if block is household:
             return linear.household_jacobians
-        return block_jacobian(block, linear.values, moving, T, results, initial_values)
+        return block_jacobian(block, values, moving, T, results, initial_values)
 
     partials = _compose(model, linear.unknowns, jacobian_of, T)
     zeros = np.zeros((T, T))
@@ -868,7 +869,7 @@ def transition(
             )
         lu = linear._lu
         if update_blocks:
-            lu = _path_lu(model, linear, results, initial_values)
+            lu = _path_lu(model, linear, values, results, initial_values)
         step = -scipy.linalg.lu_solve(lu, H)
         for k, u in enumerate(unknowns):
             U[u] = U[u] + step[k * T : (k + 1) * T]
