@@ -67,6 +67,41 @@ def environment_info(**extra: Any) -> dict[str, Any]:
     }
 
 
+def ssj_comparison_main(
+    description: str,
+    run: Any,
+    argv: Sequence[str] | None = None,
+    reps: int = 4,
+) -> int:
+    """The command line of a script comparing hank_mfg with the Sequence-Space Jacobian
+    toolkit: ``--json`` (one object on stdout) or a table; ``--reps`` timed calls, passed to
+    ``run(reps)``; SSJ missing gives ``ssj_error`` instead of figures."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--reps", type=int, default=reps, help="timed calls of each")
+    args = parser.parse_args(argv)
+    with stdout_to_stderr(args.json):
+        res: dict[str, Any] = {"environment": environment_info()}
+        try:
+            import sequence_jacobian  # noqa: F401
+        except ImportError as err:
+            res["ssj_error"] = f"sequence-jacobian not installed ({err}); pip install -e .[bench]"
+        else:
+            res.update(run(args.reps))
+    if args.json:
+        print(json.dumps(res, default=json_default))
+        return 0
+    for key, value in res.items():
+        if key == "environment":
+            continue
+        if isinstance(value, np.ndarray):
+            value = f"[{', '.join(f'{v:.6g}' for v in value[:4])}, ...]"
+        print(f"{key:32s} {value}")
+    return 0
+
+
 # --- memory of one case, measured in a fresh interpreter ----------------------------------------
 #
 # ``resource.getrusage(...).ru_maxrss`` cannot measure a case run as a child process: Linux carries

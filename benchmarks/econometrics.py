@@ -27,8 +27,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from typing import Any
@@ -36,7 +34,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_common import environment_info, json_default, stdout_to_stderr
+from bench_common import ssj_comparison_main
 from irf import ours_case, ssj_model
 
 import hank_mfg  # noqa: F401  (float64)
@@ -128,25 +126,7 @@ def run(reps: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    parser.add_argument("--reps", type=int, default=5, help="timed calls of each")
-    args = parser.parse_args(argv)
-    with stdout_to_stderr(args.json):
-        res: dict[str, Any] = {"environment": environment_info()}
-        try:
-            import sequence_jacobian  # noqa: F401
-        except ImportError as err:
-            res["ssj_error"] = f"sequence-jacobian not installed ({err}); pip install -e .[bench]"
-        else:
-            res.update(run(args.reps))
-    if args.json:
-        print(json.dumps(res, default=json_default))
-    else:
-        for key, value in res.items():
-            if key != "environment":
-                print(f"{key:32s} {value}")
-    return 0
+    return ssj_comparison_main(__doc__.splitlines()[0], run, argv, reps=5)
 
 
 if __name__ == "__main__":

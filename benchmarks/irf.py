@@ -34,61 +34,23 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from typing import Any
 
 import numpy as np
-from bench_common import environment_info, json_default, stdout_to_stderr
-from household_jacobian import N_INCOME, N_WEALTH, WEALTH_MAX, interleaved, ours_at
+from bench_common import ssj_comparison_main
+from household_jacobian import N_INCOME, N_WEALTH, interleaved, ours_at
+from household_jacobian import ssj_krusell_smith as ssj_model
 
 import hank_mfg  # noqa: F401  (float64)
-from hank_mfg.models.blocks import firm, simple_block
+from hank_mfg.models.blocks import firm
 from hank_mfg.models.model import Model
+from hank_mfg.models.sequence_models import ks_market_clearing
 from hank_mfg.solvers.jacobian import household_jacobian
 from hank_mfg.solvers.sequence import ar1_shock, linearize, transition
 
 T, SHOWN = 300, 40
 LINEAR, NONLINEAR = ("K", "r", "Y", "C"), ("K", "r")
-
-
-@simple_block
-def mkt_clearing(K, A, Y, C, delta):
-    """SSJ's Krusell–Smith market clearing: assets, goods (investment I = K − (1 − δ) K(-1))."""
-    asset_mkt = A - K
-    I = K - (1 - delta) * K(-1)
-    goods_mkt = Y - C - I
-    return asset_mkt, goods_mkt, I
-
-
-def ssj_model(precise: bool) -> tuple[Any, Any]:
-    """SSJ's dynamic Krusell–Smith model and its steady state at our sizes."""
-    from sequence_jacobian.examples import krusell_smith
-
-    model_ss, _, model, _, _, _ = krusell_smith.dag()
-    cal = {
-        "eis": 1.0,
-        "delta": 0.025,
-        "alpha": 0.11,
-        "rho": 0.966,
-        "sigma": 0.5,
-        "Y": 1.0,
-        "L": 1.0,
-        "nS": N_INCOME,
-        "nA": N_WEALTH,
-        "amax": WEALTH_MAX,
-        "r": 0.01,
-    }
-    options = {"hh": {"backward_tol": 1e-13, "forward_tol": 1e-14}} if precise else {}
-    ss = model_ss.solve_steady_state(
-        cal,
-        {"beta": (0.98 / 1.01, 0.999 / 1.01)},
-        {"asset_mkt": 0.0},
-        solver="brentq",
-        options=options,
-    )
-    return model, ss
 
 
 def rel(ours: dict[str, np.ndarray], ssj: Any, names: tuple[str, ...]) -> float:
@@ -100,7 +62,7 @@ def rel(ours: dict[str, np.ndarray], ssj: Any, names: tuple[str, ...]) -> float:
 
 def ours_case(beta: float) -> tuple[Model, Any]:
     household, ss = ours_at(beta)
-    return Model(household, [firm, mkt_clearing], name="krusell_smith"), ss
+    return Model(household, [firm, ks_market_clearing], name="krusell_smith"), ss
 
 
 def run(reps: int) -> dict[str, Any]:
@@ -221,28 +183,7 @@ def run(reps: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    parser.add_argument("--reps", type=int, default=6, help="timed calls of each")
-    args = parser.parse_args(argv)
-    with stdout_to_stderr(args.json):
-        res: dict[str, Any] = {"environment": environment_info()}
-        try:
-            import sequence_jacobian  # noqa: F401
-        except ImportError as err:
-            res["ssj_error"] = f"sequence-jacobian not installed ({err}); pip install -e .[bench]"
-        else:
-            res.update(run(args.reps))
-    if args.json:
-        print(json.dumps(res, default=json_default))
-    else:
-        for key, value in res.items():
-            if key == "environment":
-                continue
-            if isinstance(value, np.ndarray):
-                value = f"[{', '.join(f'{v:.6g}' for v in value[:4])}, ...]"
-            print(f"{key:32s} {value}")
-    return 0
+    return ssj_comparison_main(__doc__.splitlines()[0], run, argv, reps=6)
 
 
 if __name__ == "__main__":

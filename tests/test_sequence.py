@@ -13,6 +13,7 @@ import hank_mfg  # noqa: F401  (float64)
 from hank_mfg.models.block_models import krusell_smith_steady_state
 from hank_mfg.models.blocks import firm, simple_block
 from hank_mfg.models.model import Model
+from hank_mfg.models.sequence_models import ks_market_clearing as mkt_clearing
 from hank_mfg.solvers.sequence import (
     TransitionError,
     _Banded,
@@ -25,14 +26,6 @@ from hank_mfg.solvers.sequence import (
 from hank_mfg.solvers.steady_state import steady_state
 
 T = 60
-
-
-@simple_block
-def mkt_clearing(K, A, Y, C, delta):
-    asset_mkt = A - K
-    I = K - (1 - delta) * K(-1)
-    goods_mkt = Y - C - I
-    return asset_mkt, goods_mkt, I
 
 
 @pytest.fixture(scope="module")
