@@ -332,9 +332,12 @@ class HouseholdBlock:
 
         return jnp.exp(_newton(residual, jnp.log(guess), c, e))
 
-    def static_choice(self, savings: Array, values: Mapping[str, Any]) -> tuple[Array, Array]:
+    def static_choice(
+        self, savings: Array, values: Mapping[str, Any], hours_guess: Array | None = None
+    ) -> tuple[Array, Array]:
         """Consumption and hours ``[n_wealth, n_income]`` of households who save ``savings``:
-        the budget and the intratemporal condition, a one-dimensional root in hours."""
+        the budget and the intratemporal condition, a one-dimensional root in hours (Newton
+        from ``hours_guess``, default 1)."""
         if not self.hours:
             n = jnp.ones_like(savings)
             return self.cash_on_hand(n, values) - savings, n
@@ -350,7 +353,8 @@ class HouseholdBlock:
             c = jnp.maximum(c, 1e-300)
             return jnp.log(-u_n(c, n)) - jnp.log(u_c(c, n) * y_n(ei, n))
 
-        ln = _newton(residual, jnp.zeros_like(savings), a, e, savings)
+        start = jnp.zeros_like(savings) if hours_guess is None else jnp.log(hours_guess)
+        ln = _newton(residual, start, a, e, savings)
         n = jnp.exp(ln)
         return R * a + y(e, n) - savings, n
 
@@ -386,7 +390,9 @@ class HouseholdBlock:
             savings = R * a[:, None] + self._y(values)(e, n) - c
             binds = (savings < a[0]) | no_value
             limit = jnp.full_like(savings, a[0])
-            c_limit, n_limit = self.static_choice(limit, values)
+            # Newton from the interpolated hours, close to the constrained ones
+            guess = jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0)
+            c_limit, n_limit = self.static_choice(limit, values, jax.lax.stop_gradient(guess))
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:
