@@ -147,7 +147,9 @@ def run(reps: int) -> dict[str, Any]:
 
     # SSJ precise, ours at its β and vphi
     model_p, ss_p = ssj_case(precise=True)
-    values = {**ss.values, "beta": float(ss_p["beta"]), "vphi": float(ss_p["vphi"])}
+    produced = set(spec.steady.model.outputs)
+    values = {k: v for k, v in ss.values.items() if k not in produced}
+    values.update(beta=float(ss_p["beta"]), vphi=float(ss_p["vphi"]))
     ours_p = steady_state(spec.steady.model, values, {}, [])
     res["precise_asset_mkt"] = ours_p["asset_mkt"]
     linear_p = linearize(spec.model, ours_p, unknowns, targets, ["rstar"], T)

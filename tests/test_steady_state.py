@@ -137,6 +137,9 @@ def test_unknowns_and_targets_are_checked():
         steady_state(model, cal, {"K": 3.0}, ["asset_mkt"])
     with pytest.raises(ValueError, match="target 'goods_mkt' is produced by no block"):
         steady_state(model, cal, {"beta": 0.98}, ["goods_mkt"])
+    # a calibration value under the name of a block's output would hide the block's
+    with pytest.raises(ValueError, match="calibration gives 'A', which block 'household'"):
+        steady_state(model, {**cal, "A": 1.0}, {"beta": 0.98}, ["asset_mkt"])
     missing = {k: v for k, v in cal.items() if k != "alpha"}
     with pytest.raises(ValueError, match="block 'firm_steady_state' needs input 'alpha'"):
         steady_state(model, missing, {"beta": (0.97, 0.98)}, ["asset_mkt"])

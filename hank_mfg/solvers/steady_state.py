@@ -200,7 +200,8 @@ def steady_state(
         max_evaluations: model evaluations the root-finder may spend.
 
     Raises:
-        ValueError: before any work, for unknowns and targets of different counts, an unknown
+        ValueError: before any work, for a calibration value of a block's output, unknowns
+            and targets of different counts, an unknown
             no block reads (or one a block produces), a target no block produces, an input
             nothing provides, a bad household (preferences not increasing/concave, income not
             finite or of the wrong shape); after, when the root-finder cannot reach the targets
@@ -215,6 +216,13 @@ def steady_state(
             f"{len(targets)} targets ({', '.join(targets) or 'none'}); give as many of each"
         )
     read, produced = set(model.inputs), set(model.outputs)
+    for name in calibration:
+        if name in produced:
+            producer = next(b.name for b in model.all_blocks if name in b.outputs)
+            raise ValueError(
+                f"steady state: the calibration gives {name!r}, which block {producer!r} "
+                "produces; leave it out (a value there would hide the block's)"
+            )
     for name in unknowns:
         if name in produced:
             raise ValueError(
