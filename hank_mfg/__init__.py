@@ -24,7 +24,17 @@ __version__ = "0.1.0"
 
 #: Submodules reachable as attributes of the package.
 _SUBMODULES = frozenset(
-    {"calibration", "cli", "core", "models", "plotting", "results", "solvers", "workflows"}
+    {
+        "calibration",
+        "cli",
+        "core",
+        "models",
+        "panels",
+        "plotting",
+        "results",
+        "solvers",
+        "workflows",
+    }
 )
 #: Names re-exported from a submodule: name -> module.
 _REEXPORTS = {
