@@ -19,7 +19,7 @@ SMALL = {
     "seed_benchmarks": "iterations = 40\neval_every = 20",
     "define_your_model": "n_wealth = 40\nn_income = 3\niterations = 20",
     "policy_analysis": "n_wealth = 40\nn_income = 3\nT = 120",
-    "hank_monetary_policy": "n_wealth = 40\nn_income = 3\nT = 80",
+    "hank_monetary_policy": "n_wealth = 30\nn_income = 2\nT = 60",
 }
 
 
