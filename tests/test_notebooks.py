@@ -20,6 +20,8 @@ SMALL = {
     "define_your_model": "n_wealth = 40\nn_income = 3\niterations = 20",
     "policy_analysis": "n_wealth = 40\nn_income = 3\nT = 120",
     "hank_monetary_policy": "n_wealth = 30\nn_income = 2\nT = 60",
+    "econometrics": "n_wealth = 40\nn_income = 3\nhouseholds = 2000\nperiods = 10\nT = 80\n"
+    "T_obs = 120",
 }
 
 
