@@ -45,11 +45,19 @@ def test_paths_and_exploitability_equal_the_built_in_economy(economies):
     assert float(ev_new.exploitability.value) > 0
 
 
-def test_spg_trains_the_block_model_as_the_built_in_one(economies):
+@pytest.fixture(scope="module")
+def trained(economies):
+    """SPG on the built-in economy and on the block model, the same settings: the solutions
+    that the tests of training and of results files below inspect."""
     old, new = economies
     config = SPGConfig(iterations=3, n_samples=2, eval_every=3, eval_samples=2, seed=1)
-    loss_old = np.asarray(spg(old, config).history["loss"])
-    loss_new = np.asarray(spg(new, config).history["loss"])
+    return spg(old, config), spg(new, config)
+
+
+def test_spg_trains_the_block_model_as_the_built_in_one(trained):
+    sol_old, sol_new = trained
+    loss_old = np.asarray(sol_old.history["loss"])
+    loss_new = np.asarray(sol_new.history["loss"])
     assert np.all(np.isfinite(loss_new))
     np.testing.assert_allclose(loss_new, loss_old, rtol=1e-9)
 
@@ -185,12 +193,11 @@ def test_spg_on_discrete_shares_trains_as_the_seed_game(seed_games):
     np.testing.assert_allclose(loss_new, loss_old, rtol=1e-10)
 
 
-def test_results_of_a_block_model_are_those_of_the_built_in_economy(economies, tmp_path):
+def test_results_of_a_block_model_are_those_of_the_built_in_economy(economies, trained, tmp_path):
     from hank_mfg.results import open_solution, to_netcdf, to_xarray
 
     old, new = economies
-    config = SPGConfig(iterations=2, n_samples=2, eval_every=2, eval_samples=1, seed=2)
-    ds_old, ds_new = to_xarray(spg(old, config)), to_xarray(spg(new, config))
+    ds_old, ds_new = (to_xarray(sol) for sol in trained)
     for name in ("savings_share", "savings", "consumption", "distribution", "value"):
         np.testing.assert_allclose(ds_new[name], ds_old[name], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ds_new["income"], new.household.productivity)

@@ -26,12 +26,15 @@ GAMES = {
     "beach_common": BeachBar(common_noise=True),
 }
 KEY = jax.random.PRNGKey(0)
+#: common-noise paths of the evaluations and rollouts below: one number, so that the programs
+#: compiled for a game (rollout, values, best response) serve every test of that game
+N_PATHS = 8
 
 
 @pytest.mark.parametrize("name", list(GAMES))
 def test_uniform_policy_is_exploitable(name):
     game = GAMES[name]
-    ev = evaluate(game, constant_policy, game.uniform_policy(), KEY, 8)
+    ev = evaluate(game, constant_policy, game.uniform_policy(), KEY, N_PATHS)
     expl = float(ev.exploitability.value)
     print(f"{name}: exploitability of the uniform policy = {expl:.6f}")
     assert expl > 1.0
@@ -46,7 +49,7 @@ def test_exploitability_is_non_negative_for_random_policies(seed, which):
     game = GAMES[which]
     rng = np.random.default_rng(seed)
     table = jnp.asarray(rng.dirichlet(np.ones(game.n_actions) * 0.3, size=game.n_states))
-    ev = evaluate(game, constant_policy, table, jax.random.PRNGKey(seed % 1000), 4)
+    ev = evaluate(game, constant_policy, table, jax.random.PRNGKey(seed % 1000), N_PATHS)
     assert float(ev.exploitability.value) >= -1e-9
     assert np.all(np.asarray(ev.exploitability.per_sample) >= -1e-9)
     by_state = np.asarray(ev.exploitability.by_state)
@@ -56,7 +59,7 @@ def test_exploitability_is_non_negative_for_random_policies(seed, which):
 @pytest.mark.parametrize("name", ["lq_common", "beach_common"])
 def test_best_response_on_its_own_path_has_the_best_response_value(name):
     game = GAMES[name]
-    path = rollout(game, constant_policy, game.uniform_policy(), KEY, 4)
+    path = rollout(game, constant_policy, game.uniform_policy(), KEY, N_PATHS)
     br = best_response(game, path)
     value = policy_value(game, path, actions=br.actions)
     np.testing.assert_allclose(np.asarray(value), np.asarray(br.value), rtol=0, atol=1e-9)
@@ -80,7 +83,7 @@ def test_beach_bar_nobody_enters_the_bar():
 
 def test_linear_quadratic_common_noise_moves_the_crowd():
     game = GAMES["lq_common"]
-    path = rollout(game, constant_policy, game.uniform_policy(), KEY, 8)
+    path = rollout(game, constant_policy, game.uniform_policy(), KEY, N_PATHS)
     z = np.asarray(path.agg.z[:, 0])
     assert set(np.unique(z)) == {-1, 1}
     mean_T = np.asarray(path.obs[:, -1, 0])

@@ -294,7 +294,9 @@ def test_cli_solves_with_a_model_free_baseline(tmp_path, capsys):
     out = tmp_path / "lq_ippo.nc"
     argv = ["solve", "linear_quadratic", "--solver", "ippo", "--iterations", "2"]
     argv += ["--set", "n_states=11", "--set", "horizon=3", "--set", "n_agents=32"]
-    argv += ["--set", "eval_every=2", "--set", "hidden=8", "--quiet", "--out", str(out)]
+    argv += ["--set", "eval_every=2", "--set", "hidden=8", "--set", "embedding=4"]
+    argv += ["--set", "rank=4", "--set", "n_samples=1", "--set", "eval_samples=1"]
+    argv += ["--quiet", "--out", str(out)]
     assert main(argv) == 0
     assert results.open_solution(out).attrs["solver"] == "ippo"
     bad = ["solve", "aiyagari", "--solver", "momd", "--out", str(tmp_path / "x.nc")]

@@ -20,13 +20,26 @@ SMALL_PPO = PPOConfig(iterations=30, n_agents=256, n_samples=2, eval_every=15, e
 SMALL_MOMD = MOMDConfig(iterations=20, n_agents=256, n_samples=2, eval_every=10, eval_samples=2)
 
 
+@pytest.fixture(scope="module")
+def solved(game):
+    """Each solver's run at its small settings, made once and shared by the tests below."""
+    runs = {}
+
+    def run(solve, config):
+        if solve not in runs:
+            runs[solve] = solve(game, config)
+        return runs[solve]
+
+    return run
+
+
 @pytest.mark.parametrize(
     "solve, config",
     [(ippo, SMALL_PPO), (rippo, SMALL_PPO), (momd, SMALL_MOMD)],
     ids=["ippo", "rippo", "momd"],
 )
-def test_rl_solver_lowers_exploitability(game, solve, config, tmp_path):
-    sol = solve(game, config)
+def test_rl_solver_lowers_exploitability(solved, solve, config, tmp_path):
+    sol = solved(solve, config)
     hist = sol.history["exploitability"]
     print(f"\n{sol.solver}: exploitability {hist[0]:.2f} -> {hist[-1]:.2f}")
     assert np.all(np.isfinite(hist)) and np.all(hist >= -1e-6)
@@ -40,10 +53,10 @@ def test_rl_solver_lowers_exploitability(game, solve, config, tmp_path):
     np.testing.assert_allclose(ds["exploitability_history"].values, hist)
 
 
-def test_rl_solver_is_deterministic(game):
-    config = PPOConfig(iterations=4, n_agents=64, n_samples=1, eval_every=2, eval_samples=1)
-    a, b = ippo(game, config), ippo(game, config)
+def test_rl_solver_is_deterministic(game, solved):
+    a, b = solved(ippo, SMALL_PPO), ippo(game, SMALL_PPO)
     np.testing.assert_array_equal(a.history["exploitability"], b.history["exploitability"])
+    np.testing.assert_array_equal(a.history["loss"], b.history["loss"])
     # every recorded loss is a number, the iteration-0 one (before any update) included
     assert np.all(np.isfinite(a.history["loss"]))
 

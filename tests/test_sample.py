@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,23 +15,31 @@ from hank_mfg.core.sample import empirical_distribution, sample_agents, sample_r
 from hank_mfg.models import LinearQuadratic, aiyagari
 
 
+@functools.cache
 def _lq():
     game = LinearQuadratic(common_noise=True, horizon=6)
     return game, game.uniform_policy()
 
 
+@functools.cache
 def _aiyagari():
     cal = aiyagari_1994(rho=0.9, sigma=0.2, crra=3.0, n_wealth=30, n_income=3, wealth_max=40.0)
     game = aiyagari(cal, horizon=6)
     return game, jnp.full(game.n_states, 0.4)
 
 
+# compiled once per game and agent count (called eagerly, each call would compile its scans
+# anew)
+_exact = jax.jit(rollout_keys, static_argnums=(0, 1))
+_sampled = jax.jit(sample_rollout, static_argnums=(0, 1, 4))
+
+
 def _mean_l1_error(game, table, n_agents, seeds):
     errors = []
     for seed in seeds:
         key = jax.random.PRNGKey(seed)
-        exact = rollout_keys(game, constant_policy, table, key[None])
-        sampled = sample_rollout(game, constant_policy, table, key, n_agents)
+        exact = _exact(game, constant_policy, table, key[None])
+        sampled = _sampled(game, constant_policy, table, key, n_agents)
         assert np.array_equal(
             np.asarray(jax.tree_util.tree_leaves(exact.agg.z)[0][0]),
             np.asarray(jax.tree_util.tree_leaves(sampled.agg.z)[0]),
@@ -55,8 +65,8 @@ def test_sampled_distribution_converges_like_one_over_sqrt_n(build):
 def test_sampled_rewards_average_to_the_exact_reward():
     game, table = _lq()
     key = jax.random.PRNGKey(3)
-    sampled = sample_rollout(game, constant_policy, table, key, 50_000)
-    exact = rollout_keys(game, constant_policy, table, key[None])
+    sampled = _sampled(game, constant_policy, table, key, 50_000)
+    exact = _exact(game, constant_policy, table, key[None])
     agg0 = jax.tree_util.tree_map(lambda x: x[0, 0], exact.agg)
     agg1 = jax.tree_util.tree_map(lambda x: x[0, 1], exact.agg)
     expected = float(jnp.sum(agg0.mu * game.policy_reward(agg0, agg1, table)))
