@@ -3,7 +3,13 @@
 import contextlib
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +17,8 @@ import pytest
 from hank_mfg import plotting, results
 from hank_mfg.cli import main
 from hank_mfg.workflows import EXPLOITABILITY_MEANING
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(argv):
@@ -20,25 +28,40 @@ def _run(argv):
     return code, out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """One quick run of the demo shared by the tests below."""
-    folder = tmp_path_factory.mktemp("demo")
+def fresh_interpreters(items, width):
+    """``hank-mfg demo --quick`` in a fresh interpreter, as a user runs it, writing into a new
+    folder: its exit code, output, errors and the folder."""
+    folder = Path(tempfile.mkdtemp(prefix="demo"))
     out, figures = folder / "ks.nc", folder / "figures"
-    code, printed = _run(
-        ["demo", "--quick", "--quiet", "--out", str(out), "--figures", str(figures)]
+    argv = ["demo", "--quick", "--quiet", "--out", str(out), "--figures", str(figures)]
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hank_mfg", *argv],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert code == 0
-    rspg = results.open_solution(out)
-    classical = results.open_solution(folder / "ks_classical.nc")
-    return {
-        "printed": printed,
-        "out": out,
-        "folder": folder,
-        "figures": figures,
-        "rspg": rspg,
-        "classical": classical,
-    }
+    return proc.returncode, proc.stdout, proc.stderr, folder
+
+
+@pytest.fixture(scope="module")
+def demo(fresh_runs):
+    """One quick run of the demo shared by the tests below."""
+    code, printed, errors, folder = fresh_runs
+    try:
+        assert code == 0, errors[-4000:]
+        out, figures = folder / "ks.nc", folder / "figures"
+        yield {
+            "printed": printed,
+            "out": out,
+            "folder": folder,
+            "figures": figures,
+            "rspg": results.open_solution(out),
+            "classical": results.open_solution(folder / "ks_classical.nc"),
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _row(printed, label):

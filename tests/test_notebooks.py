@@ -76,13 +76,6 @@ def fresh_interpreters(items, width):
     return {name: (book, tagged, raised.get(name)) for name, (book, tagged) in books.items()}
 
 
-@pytest.fixture(scope="module")
-def fresh_runs(request):
-    """The selected notebooks, every kernel at once."""
-    items = [item for item in request.session.items if item.module is request.module]
-    return fresh_interpreters(items, lambda: len(SMALL))
-
-
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs(name, fresh_runs):
     book, tagged, error = fresh_runs[name]

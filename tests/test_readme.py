@@ -6,7 +6,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -75,32 +77,52 @@ def _examples() -> list[str]:
     return small
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Every fresh interpreter at once (they compile, mostly on one core each): each README
-    example in its own folder, and the package imported under an explicit JAX_ENABLE_X64."""
-    jobs = {}
-    for i, code in enumerate(_examples()):
-        folder = tmp_path_factory.mktemp(f"readme{i}")
-        jobs[f"example{i}"] = ([sys.executable, "-c", RUNNER, code], folder, _env())
-    for setting in ("0", "1"):
-        jobs[f"x64={setting}"] = ([sys.executable, "-c", X64], None, _env(JAX_ENABLE_X64=setting))
-    started = {
-        name: subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for name, (cmd, cwd, env) in jobs.items()
-    }
-    results = {}
-    for name, proc in started.items():
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"{name}: {err[-4000:]}"
-        results[name] = out
+def fresh_interpreters(items, width):
+    """Each README example in a fresh interpreter and its own folder, and the package imported
+    under an explicit JAX_ENABLE_X64, at most ``width()`` interpreters at a time (they compile,
+    mostly on one core each): what each printed."""
+    jobs = {f"example{i}": code for i, code in enumerate(_examples())}
+    jobs.update({f"x64={setting}": setting for setting in ("0", "1")})
+    pending, running, results = list(jobs), {}, {}
+    with tempfile.TemporaryDirectory(prefix="readme") as folder:
+
+        def start(name):
+            cwd = Path(folder, name)
+            cwd.mkdir()
+            if name.startswith("example"):
+                cmd, env = [sys.executable, "-c", RUNNER, jobs[name]], _env()
+            else:
+                cmd, env = [sys.executable, "-c", X64], _env(JAX_ENABLE_X64=jobs[name])
+            with open(cwd / "stdout", "w") as out, open(cwd / "stderr", "w") as err:
+                proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+            return proc, time.monotonic()
+
+        try:
+            while pending or running:
+                while pending and len(running) < width():
+                    name = pending.pop(0)
+                    running[name] = start(name)
+                for name, (proc, started) in list(running.items()):
+                    if proc.poll() is None and time.monotonic() - started < 300:
+                        continue
+                    del running[name]
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                        raise AssertionError(f"{name}: no answer in 300 s")
+                    err = Path(folder, name, "stderr").read_text()
+                    assert proc.returncode == 0, f"{name}: {err[-4000:]}"
+                    results[name] = Path(folder, name, "stdout").read_text()
+                time.sleep(0.1)
+        finally:
+            for proc, _ in running.values():
+                proc.kill()
+                proc.wait()
     return results
 
 
-def test_readme_examples_solve_save_and_plot_with_the_defaults(runs):
-    reports = [json.loads(runs[f"example{i}"].split("REPORT")[-1]) for i in range(len(SMALL))]
+def test_readme_examples_solve_save_and_plot_with_the_defaults(fresh_runs):
+    reports = [json.loads(fresh_runs[f"example{i}"].split("REPORT")[-1]) for i in range(len(SMALL))]
     assert all(r["x64"] for r in reports), "household economies need float64 by default"
     lq, household, blocks = (r["figures"] for r in reports)
     assert blocks == {}  # the steady-state example writes no results file
@@ -110,8 +132,8 @@ def test_readme_examples_solve_save_and_plot_with_the_defaults(runs):
 
 
 @pytest.mark.parametrize(("setting", "x64"), [("0", False), ("1", True)])
-def test_an_explicit_jax_enable_x64_is_respected(runs, setting, x64):
-    assert runs[f"x64={setting}"].split()[-1] == str(x64)
+def test_an_explicit_jax_enable_x64_is_respected(fresh_runs, setting, x64):
+    assert fresh_runs[f"x64={setting}"].split()[-1] == str(x64)
 
 
 def test_the_readme_model_is_short():

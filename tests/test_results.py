@@ -4,10 +4,13 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -21,6 +24,8 @@ from hank_mfg.models import LinearQuadratic, aiyagari, krusell_smith
 from hank_mfg.solvers.solution import Solution
 from hank_mfg.solvers.spg import SPGConfig, spg
 from hank_mfg.solvers.stationary import solve_stationary
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -247,30 +252,46 @@ def test_cli_errors_exit_2_without_output(argv, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_cli_solve_evaluate_plot(tmp_path, capsys):
-    out = tmp_path / "lq.nc"
-    code = main(
-        [
-            "solve",
-            "linear_quadratic",
-            "--solver",
-            "spg",
-            "--iterations",
-            "1",
-            "--set",
-            "n_states=15",
-            "--set",
-            "horizon=4",
-            "--set",
-            "hidden=8",
-            "--set",
-            "eval_every=1",
-            "--quiet",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0 and out.exists()
+#: The command-line solves inspected below: ``hank-mfg solve`` arguments, but ``--out``.
+CLI_SOLVES = {
+    "spg": ["solve", "linear_quadratic", "--solver", "spg", "--iterations", "1"]
+    + ["--set", "n_states=15", "--set", "horizon=4", "--set", "hidden=8", "--set", "eval_every=1"]
+    + ["--quiet"],
+    "ippo": ["solve", "linear_quadratic", "--solver", "ippo", "--iterations", "2"]
+    + ["--set", "n_states=11", "--set", "horizon=3", "--set", "n_agents=32"]
+    + ["--set", "eval_every=2", "--set", "hidden=8", "--set", "embedding=4"]
+    + ["--set", "rank=4", "--set", "n_samples=1", "--set", "eval_samples=1", "--quiet"],
+}
+
+
+def fresh_interpreters(items, width):
+    """Each solve of :data:`CLI_SOLVES` in a fresh interpreter, as a user runs it, writing
+    into a new folder: per solve, its exit code, errors and results file."""
+    folder = Path(tempfile.mkdtemp(prefix="cli"))
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    solved = {}
+    for name, argv in CLI_SOLVES.items():
+        out = folder / f"{name}.nc"
+        proc = subprocess.run(
+            [sys.executable, "-m", "hank_mfg", *argv, "--out", str(out)],
+            env={**os.environ, "PYTHONPATH": path},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        solved[name] = (proc.returncode, proc.stderr, out)
+    return solved
+
+
+@pytest.fixture(scope="module")
+def cli_solves(fresh_runs):
+    yield fresh_runs
+    shutil.rmtree(next(iter(fresh_runs.values()))[2].parent, ignore_errors=True)
+
+
+def test_cli_solve_evaluate_plot(cli_solves, tmp_path, capsys):
+    code, errors, out = cli_solves["spg"]
+    assert code == 0 and out.exists(), errors[-4000:]
     assert main(["evaluate", str(out)]) == 0
     assert "exploitability" in capsys.readouterr().out
     assert main(["plot", str(out), "--out", str(tmp_path / "figs")]) == 0
@@ -293,14 +314,9 @@ def test_cli_demo_errors_exit_2_without_output(argv, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_cli_solves_with_a_model_free_baseline(tmp_path, capsys):
-    out = tmp_path / "lq_ippo.nc"
-    argv = ["solve", "linear_quadratic", "--solver", "ippo", "--iterations", "2"]
-    argv += ["--set", "n_states=11", "--set", "horizon=3", "--set", "n_agents=32"]
-    argv += ["--set", "eval_every=2", "--set", "hidden=8", "--set", "embedding=4"]
-    argv += ["--set", "rank=4", "--set", "n_samples=1", "--set", "eval_samples=1"]
-    argv += ["--quiet", "--out", str(out)]
-    assert main(argv) == 0
+def test_cli_solves_with_a_model_free_baseline(cli_solves, tmp_path):
+    code, errors, out = cli_solves["ippo"]
+    assert code == 0, errors[-4000:]
     assert results.open_solution(out).attrs["solver"] == "ippo"
     bad = ["solve", "aiyagari", "--solver", "momd", "--out", str(tmp_path / "x.nc")]
     assert main(bad) == 2 and not (tmp_path / "x.nc").exists()

@@ -133,24 +133,27 @@ _DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_two_host_devices_give_the_same_losses(game):
-    """The module's run (one device, this process) again on two host devices (a fresh
-    interpreter: the device count is fixed when JAX starts), one sample on each."""
+def fresh_interpreters(items, width):
+    """The module's SPG run on two host devices, one sample on each, in a fresh interpreter
+    (the device count is fixed when JAX starts): its device count and losses."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
     settings = json.dumps(dataclasses.asdict(SMALL))
-    two_devices = subprocess.Popen(
+    out = subprocess.run(
         [sys.executable, "-c", _DEVICE_SCRIPT, settings],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        timeout=600,
     )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_two_host_devices_give_the_same_losses(game, fresh_runs):
+    """The module's run on one device (this process) and on two (a fresh interpreter)."""
     assert len(jax.local_devices()) == 1
     one = spg(game, SMALL).results["loss_by_iteration"]
-    out, err = two_devices.communicate(timeout=600)
-    assert two_devices.returncode == 0, err[-4000:]
-    two = json.loads(out.strip().splitlines()[-1])
-    assert two["devices"] == 2
+    assert fresh_runs["devices"] == 2
     # the sample mean is reduced across devices in another order: equal to rounding, amplified
     # slightly by Adam over the steps
-    np.testing.assert_allclose(two["loss"], one, rtol=1e-7)
+    np.testing.assert_allclose(fresh_runs["loss"], one, rtol=1e-7)
