@@ -67,20 +67,42 @@ def environment_info(**extra: Any) -> dict[str, Any]:
     }
 
 
+def ssj_krusell_smith_calibration(n_income: int, n_wealth: int, wealth_max: float) -> dict:
+    """SSJ's Krusell–Smith example calibration (its notebook's) at the given grid sizes."""
+    return {
+        "eis": 1.0,
+        "delta": 0.025,
+        "alpha": 0.11,
+        "rho": 0.966,
+        "sigma": 0.5,
+        "Y": 1.0,
+        "L": 1.0,
+        "nS": n_income,
+        "nA": n_wealth,
+        "amax": wealth_max,
+        "r": 0.01,
+    }
+
+
 def ssj_comparison_main(
     description: str,
     run: Any,
     argv: Sequence[str] | None = None,
     reps: int = 4,
+    counts: dict[str, tuple[int, str]] | None = None,
 ) -> int:
     """The command line of a script comparing hank_mfg with the Sequence-Space Jacobian
-    toolkit: ``--json`` (one object on stdout) or a table; ``--reps`` timed calls, passed to
-    ``run(reps)``; SSJ missing gives ``ssj_error`` instead of figures."""
+    toolkit: ``--json`` (one object on stdout) or a table; ``--reps`` timed calls and each
+    further count in ``counts`` (name -> (default, help), e.g. ``autodiff_reps``), passed to
+    ``run(reps, **counts)``; SSJ missing gives ``ssj_error`` instead of figures."""
     import argparse
 
+    counts = counts or {}
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--reps", type=int, default=reps, help="timed calls of each")
+    for name, (default, text) in counts.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default, help=text)
     args = parser.parse_args(argv)
     with stdout_to_stderr(args.json):
         res: dict[str, Any] = {"environment": environment_info()}
@@ -89,7 +111,7 @@ def ssj_comparison_main(
         except ImportError as err:
             res["ssj_error"] = f"sequence-jacobian not installed ({err}); pip install -e .[bench]"
         else:
-            res.update(run(args.reps))
+            res.update(run(args.reps, **{name: getattr(args, name) for name in counts}))
     if args.json:
         print(json.dumps(res, default=json_default))
         return 0

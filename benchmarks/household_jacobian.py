@@ -24,15 +24,13 @@ the best), and SSJ's seconds over ours. Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bench_common import environment_info, json_default, stdout_to_stderr
+from bench_common import ssj_comparison_main, ssj_krusell_smith_calibration
 
 import hank_mfg  # noqa: F401  (float64)
 from hank_mfg.models.block_models import krusell_smith_steady_state
@@ -81,19 +79,7 @@ def ssj_krusell_smith(precise: bool) -> tuple[Any, Any]:
     from sequence_jacobian.examples import krusell_smith
 
     model_ss, _, model, _, _, _ = krusell_smith.dag()
-    cal = {
-        "eis": 1.0,
-        "delta": 0.025,
-        "alpha": 0.11,
-        "rho": 0.966,
-        "sigma": 0.5,
-        "Y": 1.0,
-        "L": 1.0,
-        "nS": N_INCOME,
-        "nA": N_WEALTH,
-        "amax": WEALTH_MAX,
-        "r": 0.01,
-    }
+    cal = ssj_krusell_smith_calibration(N_INCOME, N_WEALTH, WEALTH_MAX)
     unknowns = {"beta": (0.98 / 1.01, 0.999 / 1.01)}
     options = {"hh": {"backward_tol": 1e-13, "forward_tol": 1e-14}} if precise else {}
     ss = model_ss.solve_steady_state(
@@ -124,7 +110,7 @@ def relative_diffs(ours: dict, ssj: Any) -> dict[str, float]:
     return out
 
 
-def run(reps: int, autodiff_reps: int) -> dict[str, Any]:
+def run(reps: int, autodiff_reps: int = 2) -> dict[str, Any]:
     res: dict[str, Any] = {"T": T, "n_wealth": N_WEALTH, "n_income": N_INCOME}
     hh_ssj, ss_ssj = ssj_case(precise=False)
     beta = float(ss_ssj["beta"])
@@ -178,26 +164,8 @@ def run(reps: int, autodiff_reps: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    parser.add_argument("--reps", type=int, default=10, help="timed calls of fake news and SSJ")
-    parser.add_argument("--autodiff-reps", type=int, default=2, help="timed autodiff calls")
-    args = parser.parse_args(argv)
-    with stdout_to_stderr(args.json):
-        res: dict[str, Any] = {"environment": environment_info()}
-        try:
-            import sequence_jacobian  # noqa: F401
-        except ImportError as err:
-            res["ssj_error"] = f"sequence-jacobian not installed ({err}); pip install -e .[bench]"
-        else:
-            res.update(run(args.reps, args.autodiff_reps))
-    if args.json:
-        print(json.dumps(res, default=json_default))
-    else:
-        for key, value in res.items():
-            if key != "environment":
-                print(f"{key:32s} {value}")
-    return 0
+    counts = {"autodiff_reps": (2, "timed autodiff calls")}
+    return ssj_comparison_main(__doc__.splitlines()[0], run, argv, reps=10, counts=counts)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,12 @@ import time
 from typing import Any
 
 import numpy as np
-from bench_common import environment_info, json_default, stdout_to_stderr
+from bench_common import (
+    environment_info,
+    json_default,
+    ssj_krusell_smith_calibration,
+    stdout_to_stderr,
+)
 
 import hank_mfg  # noqa: F401  (float64)
 from hank_mfg.models.blocks import simple_block
@@ -150,19 +155,7 @@ def ssj() -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     ks_ss_model, _, _, _, _, _ = krusell_smith.dag()
-    cal = {
-        "eis": 1.0,
-        "delta": 0.025,
-        "alpha": 0.11,
-        "rho": 0.966,
-        "sigma": 0.5,
-        "Y": 1.0,
-        "L": 1.0,
-        "nS": N_INCOME,
-        "nA": N_WEALTH,
-        "amax": 200,
-        "r": 0.01,
-    }
+    cal = ssj_krusell_smith_calibration(N_INCOME, N_WEALTH, 200.0)
     unknowns = {"beta": (0.98 / 1.01, 0.999 / 1.01)}
     for key in ("warm", "timed"):
         t0 = time.perf_counter()
