@@ -17,24 +17,33 @@ Keys:
 * ``loglik_seconds`` / ``ssj_loglik_seconds``: one evaluation of the likelihood given the
   Jacobians (moments, covariance, Cholesky), after compilation;
 * ``estimate``, ``truth``, ``standard_errors``: maximum likelihood of (ρ, σ) from 400 periods of
-  simulated output, started away from the truth.
+  simulated output, started away from the truth;
+* ``panel_seconds``, ``panel_peak_mb``, ``panel_seconds_per_household_period``: a household
+  panel of N = 10⁶ households × T = 200 periods (``--panel-households``, ``--panel-periods``;
+  0 households skips it) drawn from ``aiyagari_fiscal``'s steady state and written to zarr in
+  household chunks, then its statistics at every date computed from the store in dask chunks
+  (``panel_statistics_seconds``, ``panel_statistics_peak_mb``) — ``benchmarks/panels.py`` run
+  in a fresh interpreter, so that its peak memory is its own (``panel`` holds its output).
 
 Usage::
 
     python benchmarks/econometrics.py            # a table
     python benchmarks/econometrics.py --json     # one JSON object on stdout
+    python benchmarks/econometrics.py --json --panel-households 20000   # a quick panel
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_common import ssj_comparison_main
+from bench_common import run_fresh_python, ssj_comparison_main
 from irf import ours_case, ssj_model
 
 import hank_mfg  # noqa: F401  (float64)
@@ -68,7 +77,31 @@ def best(fn: Any, reps: int) -> tuple[Any, float]:
     return out, seconds
 
 
-def run(reps: int) -> dict[str, Any]:
+def panel_case(households: int, periods: int) -> dict[str, Any]:
+    """``benchmarks/panels.py`` (zarr, with statistics) in a fresh interpreter: its figures."""
+    if households <= 0:
+        return {}
+    script = str(Path(__file__).resolve().parent / "panels.py")
+    args = [script, "--json", "--engine", "zarr", "--statistics"]
+    out = run_fresh_python(
+        [*args, "--households", str(households), "--periods", str(periods)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    if "error" in out:
+        return {"panel_error": out["error"]}
+    return {
+        "panel_households": households,
+        "panel_periods": periods,
+        "panel_seconds": out["panel_seconds"],
+        "panel_peak_mb": out["panel_peak_mb"],
+        "panel_seconds_per_household_period": out["seconds_per_household_period"],
+        "panel_statistics_seconds": out["statistics_seconds"],
+        "panel_statistics_peak_mb": out["statistics_peak_mb"],
+        "panel": {k: v for k, v in out.items() if k != "environment"},
+    }
+
+
+def run(reps: int, panel_households: int = 10**6, panel_periods: int = 200) -> dict[str, Any]:
     from sequence_jacobian import estimation
 
     res: dict[str, Any] = {"T": T, "T_obs": T_OBS, "seed": SEED, "observables": OBSERVABLES}
@@ -122,11 +155,16 @@ def run(reps: int) -> dict[str, Any]:
     res["estimate_within_2se"] = all(
         abs(res["estimate"][k] - v) < 2 * res["standard_errors"][k] for k, v in res["truth"].items()
     )
+    res.update(panel_case(panel_households, panel_periods))
     return res
 
 
 def main(argv: list[str] | None = None) -> int:
-    return ssj_comparison_main(__doc__.splitlines()[0], run, argv, reps=5)
+    counts = {
+        "panel_households": (10**6, "households of the panel case (0 skips it)"),
+        "panel_periods": (200, "periods of the panel case"),
+    }
+    return ssj_comparison_main(__doc__.splitlines()[0], run, argv, reps=5, counts=counts)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ Keys:
 * ``girf_asymmetry``: RSPG's ``peak(GIRF_K(+5 sd)) / −peak(GIRF_K(−5 sd))`` (the largest
   response to +5 sd over minus the most negative to −5 sd; 1 for a linear economy);
   ``girf_asymmetry_<policy>`` per policy;
+* ``moments_sd_ratio``, ``moments_max_abs_z``: each policy's aggregate series on 1,000
+  common-noise paths from the stationary state (:func:`hank_mfg.solvers.global_series.
+  global_series`): the sd of K, Y, C, r at date 30 over the linear model's (computed from
+  its impulse responses, no simulation), and the largest ``|simulated − linear| / sampling
+  sd`` of their covariances at lags 0, 1, 4 (:func:`~hank_mfg.solvers.global_series.
+  compare_moments`);
 * ``paths``: the first 31 dates of the linear IRF and of each policy's GIRF of K (and C) for
   ±1 and ±5 sd, with standard errors; ``settings``; ``seconds`` per part and in all.
 
@@ -94,6 +100,7 @@ from hank_mfg.solvers.girf import (  # noqa: E402
     linear_irf,
     peak,
 )
+from hank_mfg.solvers.global_series import compare_moments, global_series  # noqa: E402
 from hank_mfg.solvers.rspg import rspg  # noqa: E402
 from hank_mfg.solvers.spg import SPGConfig  # noqa: E402
 from hank_mfg.solvers.stationary import stationary_equilibrium  # noqa: E402
@@ -114,7 +121,9 @@ class Settings:
         n_wealth, n_income, wealth_max: the household grid.
         tfp_rho, tfp_sigma: log TFP AR(1) persistence and innovation sd (annual).
         game_horizon: years of the game (training and rollouts); girf_horizon: years after
-            the shock; girf_samples: common-noise paths of each GIRF; girf_seed: their seed.
+            the shock; girf_samples: common-noise paths of each GIRF; girf_seed: their seed;
+            moment_samples: common-noise paths of the aggregate series whose moments are
+            compared with the linear model's.
         sequence_T: the sequence space's horizon.
         iterations, rspg_samples, learning_rate, final_lr_fraction, hidden, rank, embedding,
         eval_every, seed: RSPG's training (``SPGConfig``).
@@ -132,6 +141,7 @@ class Settings:
     girf_horizon: int = 30
     girf_samples: int = 128
     girf_seed: int = 0
+    moment_samples: int = 1000
     sequence_T: int = 200
     iterations: int = 6000
     rspg_samples: int = 16
@@ -220,6 +230,28 @@ def policy_girfs(game: Any, policy: Any, params: Any, lin: Any, s: Settings) -> 
     }
 
 
+#: Variables and lags of the moment comparison (at date ``girf_horizon``).
+MOMENT_NAMES, MOMENT_LAGS = ("K", "Y", "C", "r"), (0, 1, 4)
+
+
+def policy_moments(game: Any, policy: Any, params: Any, lin: Any, s: Settings) -> dict[str, Any]:
+    """The policy's aggregate series under sampled shocks (``moment_samples`` paths from the
+    stationary state): covariances at date ``girf_horizon`` against the linear model's."""
+    t0 = time.perf_counter()
+    series = global_series(
+        game, policy, params, periods=s.girf_horizon, n_samples=s.moment_samples, seed=1
+    )
+    m = compare_moments(series, lin, s.girf_horizon, MOMENT_LAGS, MOMENT_NAMES)
+    variance = {n: m.sel(variable=n, other=n, lag=0) for n in MOMENT_NAMES}
+    return {
+        "sd_ratio": {n: float(np.sqrt(v["simulated"] / v["linear"])) for n, v in variance.items()},
+        "sd_linear": {n: float(np.sqrt(v["linear"])) for n, v in variance.items()},
+        "max_abs_z": float(np.nanmax(np.abs(m["z"].values))),
+        "z_variances": {n: float(v["z"]) for n, v in variance.items()},
+        "moments_seconds": time.perf_counter() - t0,
+    }
+
+
 def run(s: Settings, *, verbose: bool = False) -> dict[str, Any]:
     start = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -291,6 +323,13 @@ def run(s: Settings, *, verbose: bool = False) -> dict[str, Any]:
     results["rspg"]["exploitability"] = sol.exploitability
     results["rspg"]["exploitability_history"] = sol.history["exploitability"].tolist()
 
+    for name, (pol, par) in {
+        "first_order": (fo_policy, fo_params),
+        "krusell_smith": (ks_policy, ks_params),
+        "rspg": (sol.policy, sol.params),
+    }.items():
+        results[name]["moments"] = policy_moments(game, pol, par, lin, s)
+
     solvers = ("rspg", "krusell_smith")
     headline = max((results[k]["peak_rel"] for k in solvers), key=abs)
     out: dict[str, Any] = {
@@ -298,6 +337,12 @@ def run(s: Settings, *, verbose: bool = False) -> dict[str, Any]:
         **{f"girf_vs_linear_peak_rel_{k}": results[k]["peak_rel"] for k in results},
         "girf_asymmetry": results["rspg"]["asymmetry"],
         **{f"girf_asymmetry_{k}": results[k]["asymmetry"] for k in results},
+        "moments_max_abs_z": {
+            k: results[k]["moments"]["max_abs_z"] for k in (*solvers, "first_order")
+        },
+        "moments_sd_ratio": {
+            k: results[k]["moments"]["sd_ratio"] for k in (*solvers, "first_order")
+        },
         "target_peak_rel": TARGET_PEAK_REL,
         "targets_met": {k: bool(abs(results[k]["peak_rel"]) <= TARGET_PEAK_REL) for k in solvers},
         "linear": {
@@ -344,6 +389,16 @@ def render(out: dict[str, Any]) -> str:
         f"{out['target_peak_rel']}): "
         + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in out["targets_met"].items())
     )
+    lines.append(
+        f"aggregate series ({s['moment_samples']} paths, date {s['girf_horizon']}): sd over the "
+        "linear model's sd, max |z| of the covariances"
+    )
+    for name, ratios in out["moments_sd_ratio"].items():
+        lines.append(
+            f"  {name:<16}"
+            + "".join(f"{k} {v:.4f}  " for k, v in ratios.items())
+            + f"max |z| {out['moments_max_abs_z'][name]:.2f}"
+        )
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in out["seconds"].items()))
     return "\n".join(lines)
 

@@ -10,9 +10,13 @@ Reported: ``panel_seconds`` (wall time of ``write_panel``, compilation included)
 ``panel_peak_mb`` (peak resident memory of the process while writing, MB; the steady state's
 own peak is excluded where Linux lets the peak be reset), ``panel_increment_mb`` (that peak less
 the resident memory before writing), ``seconds_per_household_period``, the file's size and the
-chunk size. Usage::
+chunk size. With ``--statistics`` the file is then opened lazily in dask chunks and the
+cross-sectional mean and sd of consumption and mean wealth are computed at every date over all
+households (``statistics_seconds``, ``statistics_peak_mb``: memory bounded by the chunks, not
+the panel). Usage::
 
     python benchmarks/panels.py --json                    # N = 10^6, T = 200
+    python benchmarks/panels.py --engine zarr --statistics --json
     python benchmarks/panels.py --households 20000 --json # a quick check
 """
 
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # bench_common.py beside this script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +49,33 @@ def _size(path: str) -> int:
     return os.path.getsize(path)
 
 
+def _statistics(panels: Any, path: str, chunk: int) -> dict[str, Any]:
+    """Statistics of the whole panel from its file opened lazily in dask chunks of ``chunk``
+    households: the cross-sectional mean and sd of consumption and the mean wealth at each
+    date (reductions over households, one chunk in memory per worker); their seconds and the
+    process's peak resident memory while computing them."""
+    import dask
+
+    mem = start_memory_case()
+    t0 = time.perf_counter()
+    with panels.open_panel(path, chunks={"household": chunk}) as ds:
+        c, a = ds["consumption"], ds["wealth"]
+        mean_c, sd_c, mean_a = dask.compute(
+            c.mean("household").data, c.std("household").data, a.mean("household").data
+        )
+    seconds = time.perf_counter() - t0
+    memory = finish_memory_case(mem)
+    return {
+        "statistics_seconds": seconds,
+        "statistics_peak_mb": memory["peak_mb"],
+        "statistics_increment_mb": memory["increment_mb"],
+        "mean_consumption_by_period_first": [float(v) for v in mean_c[:5]],
+        "mean_consumption_last": float(mean_c[-1]),
+        "sd_consumption_last": float(sd_c[-1]),
+        "mean_wealth_last": float(mean_a[-1]),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=10**6, help="N (default 10^6)")
@@ -56,6 +88,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", default=None, help="folder of the file (default: a temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the file")
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="then compute statistics of the whole panel from the file in dask chunks",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
 
@@ -96,6 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
             with panels.open_panel(path) as ds:  # a first chunk read back, lazily
                 head = ds["consumption"].isel(household=slice(0, min(chunk, 1000))).values
                 mean_c_first = float(np.mean(head))
+            statistics = _statistics(panels, path, chunk) if args.statistics else {}
         finally:
             if not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -121,6 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
             "file_kept": path if args.keep else None,
             "mean_consumption_first_households": mean_c_first,
             "steady_state_C": ss["C"],
+            **statistics,
             "environment": environment_info(),
         }
     if args.json:

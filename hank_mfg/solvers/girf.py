@@ -101,6 +101,7 @@ __all__ = [
     "markov_economy",
     "peak",
     "sequence_model",
+    "simulate_paths",
 ]
 
 #: The shortest GIRF (periods after the shock): capital, predetermined at date 0, has moved
@@ -353,6 +354,40 @@ def girf(
     )
 
 
+def simulate_paths(
+    game: MeanFieldGame,
+    policy: Policy,
+    params: Any,
+    *,
+    periods: int,
+    n_samples: int = 64,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """The game's aggregates ``name -> [n_samples, periods + 1]`` (levels, float64) at dates
+    ``0 … periods`` on ``n_samples`` common-noise paths (keys ``split(PRNGKey(seed),
+    n_samples)``, as the core's rollout uses them): the mean field pushed forward by the
+    game's exact kernel under ``policy`` from the game's initial state — :func:`girf`'s
+    baseline paths, one by one. Consumption is NaN at the game's terminal date.
+
+    Raises:
+        ValueError: ``periods`` below ``MIN_HORIZON`` or beyond the game's horizon,
+            ``n_samples < 1``, ``seed`` not an integer >= 0, a game without log-AR(1) TFP.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1, "common-noise samples B")
+    seed = _check_int("seed", seed, 0, "seed of the samples")
+    _log_ar1(game)
+    periods = _check_int("periods", periods, MIN_HORIZON, "dates after the first")
+    if periods > game.horizon:
+        raise ValueError(
+            f"periods (dates after the first) must be at most the game's horizon "
+            f"{game.horizon}, got {periods}"
+        )
+    keys = jax.random.split(jax.random.PRNGKey(seed), n_samples)
+    zero = jnp.asarray(0.0, jnp.result_type(float))
+    paths = _paths(game, policy, params, keys, zero, periods, 0)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in paths.items()}
+
+
 def peak(path: Any) -> tuple[int, float]:
     """``(date, value)`` of the largest absolute entry of a response path ``[n]`` (NaN
     entries, such as consumption at the game's terminal date, ignored)."""
@@ -494,9 +529,15 @@ class LinearIRF:
     steady: dict[str, float]
     linear: LinearModel = field(repr=False)
     seconds: float = 0.0
+    wealth: str = "K"
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.responses[name]
+
+    def game_path(self, name: str) -> np.ndarray:
+        """``name``'s response ``[T]`` in the game's timing at dates ``0 … T − 1`` (the whole
+        truncation, not only ``horizon``): wealth one period later than the sequence space's."""
+        return _game_timing(self.sequence[name], name, self.wealth, self.T)
 
 
 def _game_timing(path: np.ndarray, name: str, wealth: str, n: int) -> np.ndarray:
@@ -565,6 +606,7 @@ def linear_irf(
         steady=dict(linear.values),
         linear=linear,
         seconds=time.perf_counter() - start,
+        wealth=economy.wealth,
     )
 
 
