@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from hank_mfg.calibration import LogAR1TFP
 from hank_mfg.core.checks import NonFiniteError
 from hank_mfg.core.files import is_partial
 from hank_mfg.models import BeachBar, LinearQuadratic, LogAR1Process
@@ -185,7 +186,7 @@ def test_game_fingerprint_follows_the_parameters():
 
     class Economy:  # a game's blocks are hashed too
         def __init__(self, rho):
-            self.tfp = LogAR1Process(rho=rho, sigma=0.01)
+            self.tfp = LogAR1Process(LogAR1TFP(rho=rho, sigma=0.01))
 
     assert game_fingerprint(Economy(0.9)) == game_fingerprint(Economy(0.9))
     assert game_fingerprint(Economy(0.9)) != game_fingerprint(Economy(0.8))

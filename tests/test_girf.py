@@ -11,7 +11,6 @@ import hank_mfg  # noqa: F401  (float64)
 from hank_mfg.calibration import LogAR1TFP, aiyagari_1994
 from hank_mfg.core.rollout import constant_policy, rollout
 from hank_mfg.models.aiyagari import aiyagari
-from hank_mfg.models.production import LogAR1Process
 from hank_mfg.solvers.girf import (
     MIN_HORIZON,
     first_order_policy,
@@ -140,7 +139,7 @@ def test_krusell_smith_policy_girf_is_close_to_the_linear_irf(economy):
     simulated years) and the second-order terms of a 1% shock (about 0.5%) give 0.8% here."""
     game, eq, linear, _, _ = economy
     sigma = 0.01
-    noisy = game.with_settings(tfp=LogAR1Process(rho=RHO, sigma=sigma))
+    noisy = game.with_settings(tfp=LogAR1TFP(rho=RHO, sigma=sigma))
     policy, params, solution = krusell_smith_ar1_policy(
         noisy,
         n_tfp_states=3,

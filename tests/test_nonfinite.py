@@ -6,10 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hank_mfg.calibration import aiyagari_1994
+from hank_mfg.calibration import LogAR1TFP, aiyagari_1994
 from hank_mfg.core import constant_policy, evaluate, rollout
 from hank_mfg.core.checks import NonFiniteError
-from hank_mfg.models import LinearQuadratic, LogAR1Process, aiyagari
+from hank_mfg.models import LinearQuadratic, aiyagari
 
 KEY = jax.random.PRNGKey(0)
 
@@ -30,7 +30,7 @@ def test_no_capital_makes_the_interest_rate_infinite(economy):
 def test_overflowing_tfp_is_named_with_its_path_and_date(economy):
     """log TFP with a huge innovation: Z = exp(z) overflows; the error names the first date
     and, at it, the first path where it does (output and prices overflow with it)."""
-    game = economy.with_settings(tfp=LogAR1Process(rho=0.9, sigma=1e4), horizon=4)
+    game = economy.with_settings(tfp=LogAR1TFP(rho=0.9, sigma=1e4), horizon=4)
     policy = game.uniform_policy()
     Z = np.asarray(rollout(game, constant_policy, policy, KEY, 3).agg.aux["Z"])
     date = int(np.flatnonzero(~np.isfinite(Z).all(axis=0))[0])

@@ -213,7 +213,7 @@ def check_log_ar1(
 
     Returns ``(rho, sigma, log_initial)`` as floats; raises ``ValueError`` naming the parameter
     and its range: ``rho`` in (-1, 1) (stationary), ``sigma`` in [0, inf), ``log_initial``
-    (named ``initial_name``) finite. Shared by :class:`LogAR1TFP` and the models' process.
+    (named ``initial_name``) finite. The rule of :class:`LogAR1TFP`.
     """
     return (
         check_in_range("rho", rho, -1, 1, low_open=True, high_open=True),
@@ -227,7 +227,7 @@ def check_markov_chain(levels: Any, Pi: Any) -> tuple[np.ndarray, np.ndarray]:
     distinct (any order), ``Pi [n_z, n_z]`` a stochastic matrix (entries >= 0, rows sum to 1).
 
     Returns both as read-only float64 arrays; raises ``ValueError`` naming ``levels`` or ``Pi``.
-    Shared by :class:`MarkovTFP` and the models' process.
+    The rule of :class:`MarkovTFP`.
     """
     z = check_grid("levels", levels, positive=True, increasing=False)
     if np.unique(z).size != z.size:

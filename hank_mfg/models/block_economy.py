@@ -27,13 +27,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hank_mfg.calibration import LogAR1TFP, MarkovTFP
 from hank_mfg.core.checks import check_initial_distributions
 from hank_mfg.core.evaluation import BestResponse, policy_value
 from hank_mfg.core.game import AggState
 from hank_mfg.core.kernel import is_concrete
 from hank_mfg.models.household_game import HouseholdGame
 from hank_mfg.models.model import Model
-from hank_mfg.models.production import ConstantTFP, MarkovProcess, TFPProcess
+from hank_mfg.models.production import MarkovProcess, TFPProcess, tfp_process
 
 Array = jax.Array
 
@@ -52,7 +53,9 @@ class BlockEconomy(HouseholdGame):
         calibration: the :class:`~hank_mfg.calibration.Calibration` the parameters come from,
             if any (results files record it in full); built-in models set it.
         tfp: the shock process (common noise; default none, ``Z = 1``), whose level is the
-            aggregate named ``tfp``.
+            aggregate named ``shock``: a calibration's :class:`~hank_mfg.calibration.LogAR1TFP`
+            or :class:`~hank_mfg.calibration.MarkovTFP`, or a process of
+            :mod:`hank_mfg.models.production`.
         shock: name of the shock's aggregate (default ``"Z"``).
         wealth: name of the aggregate equal to wealth at the start of the period (``"K"``).
         labour: name of effective labour ``Σ μ e`` (``"L"``), unless the calibration gives it.
@@ -79,7 +82,7 @@ class BlockEconomy(HouseholdGame):
         parameters: Mapping[str, Any],
         *,
         calibration: Any = None,
-        tfp: TFPProcess | None = None,
+        tfp: LogAR1TFP | MarkovTFP | TFPProcess | None = None,
         shock: str = "Z",
         wealth: str = "K",
         labour: str = "L",
@@ -103,7 +106,7 @@ class BlockEconomy(HouseholdGame):
         self.model, self.household = model, block
         self.parameters = {k: float(v) for k, v in parameters.items()}
         self.calibration = calibration
-        self.tfp = ConstantTFP() if tfp is None else tfp
+        self.tfp = tfp_process(tfp)
         self.shock, self.wealth, self.labour = shock, wealth, labour
         state = [shock, wealth] + ([] if labour in self.parameters else [labour])
         given = [*self.parameters, *state]

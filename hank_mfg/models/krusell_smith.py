@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hank_mfg.calibration import Calibration, krusell_smith_1998
+from hank_mfg.calibration import Calibration, MarkovTFP, krusell_smith_1998
 from hank_mfg.calibration.income import stationary_distribution
 from hank_mfg.models.aiyagari import calibration_parameters, firm
 from hank_mfg.models.block_economy import BlockEconomy
@@ -100,7 +100,7 @@ def krusell_smith(
         model,
         parameters,
         calibration=cal,
-        tfp=MarkovProcess(levels=cal.employment.z_levels, Pi=cal.employment.Pi_z),
+        tfp=MarkovProcess(MarkovTFP(levels=cal.employment.z_levels, Pi=cal.employment.Pi_z)),
         income_transition=cal.employment.Pi_e,
         horizon=horizon,
         shares=shares,

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hank_mfg.calibration import LogAR1TFP, MarkovTFP, check_log_ar1, check_markov_chain
+from hank_mfg.calibration import LogAR1TFP, MarkovTFP
 from hank_mfg.core.checks import check_bool
 
 Array = jax.Array
@@ -56,29 +56,31 @@ class ConstantTFP(TFPProcess):
 
 @dataclass(frozen=True)
 class LogAR1Process(TFPProcess):
-    """``log Z' = ρ log Z + σ ε``, ``ε ~ N(0, 1)``; the state is ``log Z``.
+    """The dynamics of a :class:`~hank_mfg.calibration.LogAR1TFP` calibration, ``log Z' = ρ
+    log Z + σ ε``, ``ε ~ N(0, 1)``; the state is ``log Z``, starting at the calibration's
+    ``log_tfp_initial``. The parameters are the calibration's, validated there once."""
 
-    ``rho`` in (-1, 1), ``sigma`` in [0, inf), ``log_initial`` (``log Z_0``) finite: the rule
-    of :class:`~hank_mfg.calibration.LogAR1TFP`, checked on construction (``ValueError``).
-    """
-
-    rho: float
-    sigma: float
-    log_initial: float = 0.0
+    spec: LogAR1TFP
 
     def __post_init__(self) -> None:
-        rho, sigma, log_initial = check_log_ar1(
-            self.rho, self.sigma, self.log_initial, initial_name="log_initial"
-        )
-        object.__setattr__(self, "rho", rho)
-        object.__setattr__(self, "sigma", sigma)
-        object.__setattr__(self, "log_initial", log_initial)
+        if not isinstance(self.spec, LogAR1TFP):
+            raise ValueError(
+                f"spec must be a LogAR1TFP (rho, sigma, log_tfp_initial), got {self.spec!r}"
+            )
+
+    @property
+    def rho(self) -> float:
+        return self.spec.rho
+
+    @property
+    def sigma(self) -> float:
+        return self.spec.sigma
 
     def initial(self) -> Array:
-        return jnp.asarray(self.log_initial, dtype=jnp.result_type(float))
+        return jnp.asarray(self.spec.log_tfp_initial, dtype=jnp.result_type(float))
 
     def next(self, key: Array, z: Array) -> Array:
-        return self.rho * z + self.sigma * jax.random.normal(key, dtype=z.dtype)
+        return self.spec.rho * z + self.spec.sigma * jax.random.normal(key, dtype=z.dtype)
 
     def level(self, z: Array) -> Array:
         return jnp.exp(z)
@@ -86,46 +88,54 @@ class LogAR1Process(TFPProcess):
 
 @dataclass(frozen=True, eq=False)
 class MarkovProcess(TFPProcess):
-    """TFP on a finite chain: the state is the index ``i`` of ``levels``; ``Pi[i, j]``.
+    """The dynamics of a :class:`~hank_mfg.calibration.MarkovTFP` calibration: the state is the
+    index ``i`` of its ``levels``, moving by its ``Pi[i, j]``, starting at ``initial_index``
+    (an integer in [0, n_z); ``ValueError`` otherwise). The chain is the calibration's,
+    validated there once."""
 
-    ``levels [n_z]`` positive, finite, distinct; ``Pi [n_z, n_z]`` stochastic; ``initial_index``
-    an integer in [0, n_z): the rule of :class:`~hank_mfg.calibration.MarkovTFP`, checked on
-    construction (``ValueError``). Both are kept as read-only float64 arrays.
-    """
-
-    levels: Any
-    Pi: Any
+    spec: MarkovTFP
     initial_index: int = 0
 
     def __post_init__(self) -> None:
-        levels, Pi = check_markov_chain(self.levels, self.Pi)
-        i = self.initial_index
-        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < levels.size:
+        if not isinstance(self.spec, MarkovTFP):
+            raise ValueError(f"spec must be a MarkovTFP (levels, Pi), got {self.spec!r}")
+        i, n = self.initial_index, self.spec.levels.size
+        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not 0 <= i < n:
             raise ValueError(
-                f"initial_index must be an integer in [0, {levels.size}) (a state of levels), "
-                f"got {i!r}"
+                f"initial_index must be an integer in [0, {n}) (a state of levels), got {i!r}"
             )
-        object.__setattr__(self, "levels", levels)
-        object.__setattr__(self, "Pi", Pi)
         object.__setattr__(self, "initial_index", int(i))
+
+    @property
+    def levels(self) -> np.ndarray:
+        return self.spec.levels
+
+    @property
+    def Pi(self) -> np.ndarray:
+        return self.spec.Pi
 
     def initial(self) -> Array:
         return jnp.asarray(self.initial_index, dtype=jnp.int32)
 
     def next(self, key: Array, z: Array) -> Array:
-        logits = jnp.log(jnp.asarray(self.Pi)[z])
+        logits = jnp.log(jnp.asarray(self.spec.Pi)[z])
         return jax.random.categorical(key, logits).astype(jnp.int32)
 
     def level(self, z: Array) -> Array:
-        return jnp.asarray(self.levels)[z]
+        return jnp.asarray(self.spec.levels)[z]
 
 
-def tfp_process(spec: LogAR1TFP | MarkovTFP | None, *, noise: bool = True) -> TFPProcess:
-    """The JAX process for a calibration's TFP description (``None`` or ``noise=False``: none)."""
+def tfp_process(
+    spec: LogAR1TFP | MarkovTFP | TFPProcess | None, *, noise: bool = True
+) -> TFPProcess:
+    """The JAX process for a calibration's TFP description (``None`` or ``noise=False``: none;
+    a process already: itself)."""
     if spec is None or not check_bool("noise", noise):
         return ConstantTFP()
+    if isinstance(spec, TFPProcess):
+        return spec
     if isinstance(spec, LogAR1TFP):
-        return LogAR1Process(rho=spec.rho, sigma=spec.sigma, log_initial=spec.log_tfp_initial)
+        return LogAR1Process(spec)
     if isinstance(spec, MarkovTFP):
-        return MarkovProcess(levels=np.asarray(spec.levels), Pi=np.asarray(spec.Pi))
+        return MarkovProcess(spec)
     raise ValueError(f"tfp must be a LogAR1TFP, a MarkovTFP or None, got {spec!r}")

@@ -66,6 +66,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hank_mfg.calibration import MarkovTFP
 from hank_mfg.calibration.income import rouwenhorst
 from hank_mfg.core.game import AggState, MeanFieldGame
 from hank_mfg.core.rollout import Policy, memoryless, period
@@ -754,16 +755,13 @@ def markov_economy(
     log_levels -= log_levels.mean()  # the grid is symmetric: recentred on log Z = 0
     Pi_e = np.asarray(economy.household.Pi, dtype=np.float64)
     mu0 = economy.initial_distributions[0] if initial_distribution is None else initial_distribution
+    spec = MarkovTFP(levels=np.exp(log_levels), Pi=chain.Pi)
     calibration = economy.calibration
     if calibration is not None and dataclasses.is_dataclass(calibration):
-        from hank_mfg.calibration import MarkovTFP
-
-        calibration = dataclasses.replace(
-            calibration, tfp=MarkovTFP(levels=np.exp(log_levels), Pi=chain.Pi)
-        )
+        calibration = dataclasses.replace(calibration, tfp=spec)
     return economy.with_settings(
         calibration=calibration,
-        tfp=MarkovProcess(levels=np.exp(log_levels), Pi=chain.Pi, initial_index=n // 2),
+        tfp=MarkovProcess(spec, initial_index=n // 2),
         income_transition=np.broadcast_to(Pi_e, (n, n, *Pi_e.shape)).copy(),
         initial_distributions=np.asarray(mu0, dtype=np.float64),
         name=f"{economy.name}_markov{n}",
