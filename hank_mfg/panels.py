@@ -261,19 +261,15 @@ def _income_parts(
     """The budget's non-asset income at ``hours`` ``[..., n_wealth, n_income]`` and, when it
     reads the wage ``wage``, its labour part (income less its value at a zero wage) and the
     rest. ``values``: the income's inputs, scalars or arrays broadcasting against ``hours``."""
-    e = np.broadcast_to(block.productivity, hours.shape)
-    income = np.asarray(block._y(values)(jnp.asarray(e), jnp.asarray(hours)), dtype=np.float64)
+    n = jnp.asarray(hours)
+    income = np.asarray(block.income_at(n, values), dtype=np.float64)
     out = {"income": np.broadcast_to(income, hours.shape).copy()}
-    if wage is not None and wage in block._income_inputs:
-        rest = np.asarray(
-            block._y({**values, wage: 0.0 * np.asarray(values[wage])})(
-                jnp.asarray(e), jnp.asarray(hours)
-            ),
-            dtype=np.float64,
-        )
+    if wage is not None and wage in block.income_inputs:
+        no_wage = {**values, wage: 0.0 * np.asarray(values[wage])}
+        rest = np.asarray(block.income_at(n, no_wage), dtype=np.float64)
         rest = np.broadcast_to(rest, hours.shape)
         out["labour_income"] = out["income"] - rest
-        if len(block._income_inputs) > 1:  # income other than the wage's: transfers etc.
+        if len(block.income_inputs) > 1:  # income other than the wage's: transfers etc.
             out["transfers"] = rest.copy()
     return out
 

@@ -215,6 +215,11 @@ class HouseholdBlock:
         return tuple(dict.fromkeys(names))
 
     @property
+    def income_inputs(self) -> tuple[str, ...]:
+        """Names the budget's non-asset income reads (its arguments after ``e`` and ``n``)."""
+        return self._income_inputs
+
+    @property
     def outputs(self) -> tuple[str, ...]:
         return ("A", "C", "N", "NE", "UCE")
 
@@ -267,11 +272,28 @@ class HouseholdBlock:
         u = self._u(values)
         return _elementwise(jax.grad(u, 0), c, n)
 
+    def income_at(self, n: Array, values: Mapping[str, Any]) -> Array:
+        """The budget's non-asset income ``income(e, n)`` at hours ``n`` ``[..., n_income]``
+        (the last axis the income state, whose productivity is ``e``), elementwise, in units
+        of the good per period."""
+        e = jnp.broadcast_to(jnp.asarray(self.productivity), jnp.shape(n))
+        return self._y(values)(e, n)
+
+    def intratemporal_error(self, c: Array, n: Array, values: Mapping[str, Any]) -> Array:
+        """``−u_n / (u_c ∂income/∂n) − 1`` at consumption ``c`` and hours ``n``
+        ``[..., n_income]``, elementwise: zero where hours satisfy the intratemporal condition
+        (a household with hours only)."""
+        u = self._u(values)
+        e = jnp.broadcast_to(jnp.asarray(self.productivity), jnp.shape(n))
+        u_c = self.marginal_utility(c, n, values)
+        u_n = _elementwise(jax.grad(u, 1), c, n)
+        y_n = _elementwise(jax.grad(self._y(values), 1), e, n)
+        return -u_n / (u_c * y_n) - 1.0
+
     def cash_on_hand(self, n: Array, values: Mapping[str, Any]) -> Array:
         """``(1 + r) a + income(e, n)``, ``[n_wealth, n_income]``."""
         a = jnp.asarray(self.wealth_grid)[:, None]
-        e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], n.shape)
-        return (1.0 + values[self.asset_return]) * a + self._y(values)(e, n)
+        return (1.0 + values[self.asset_return]) * a + self.income_at(n, values)
 
     def _euler_inverse(self, x: Array, values: Mapping[str, Any]) -> tuple[Array, Array]:
         """Consumption and hours ``[n_wealth, n_income]`` at which ``u_c = x`` and the

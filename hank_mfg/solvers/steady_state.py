@@ -351,14 +351,7 @@ def euler_errors(ss: SteadyState) -> dict[str, float]:
     out["euler_mean"] = float(np.log10(np.sum(weights * euler) / weights.sum() + 1e-300))
     out["euler_max"] = float(np.log10(np.max(np.where(unconstrained, euler, 0.0)) + 1e-300))
     if block.hours:
-        u = block._u(vals)
-        y = block._y(vals)
-        e = np.broadcast_to(block.productivity[None, :], c.shape)
-        from hank_mfg.models.household_block import _elementwise
-
-        u_n = np.asarray(_elementwise(jax.grad(u, 1), jnp.asarray(c), jnp.asarray(n)))
-        y_n = np.asarray(_elementwise(jax.grad(y, 1), jnp.asarray(e), jnp.asarray(n)))
-        intra = np.abs(-u_n / (uc * y_n) - 1.0)
+        intra = np.abs(np.asarray(block.intratemporal_error(jnp.asarray(c), jnp.asarray(n), vals)))
         out["intratemporal_mean"] = float(np.log10(np.sum(mu * intra) + 1e-300))
         out["intratemporal_max"] = float(np.log10(np.max(intra) + 1e-300))
     return out
