@@ -293,6 +293,18 @@ def _add_product(total: dict[str, Any], J: Any, of: Mapping[str, Any]) -> None:
             total[source] = _dense(total[source]) + _dense(term)
 
 
+def _stacked(
+    partials: Mapping[str, Mapping[str, np.ndarray]],
+    rows: Sequence[str],
+    columns: Sequence[str],
+    T: int,
+) -> np.ndarray:
+    """``[len(rows) T, len(columns) T]``: the blocks ``partials[row][column]`` ``[T, T]``
+    (zero where a row does not depend on a column), rows of targets by columns of sources."""
+    zeros = np.zeros((T, T))
+    return np.block([[partials[r].get(c, zeros) for c in columns] for r in rows])
+
+
 @dataclass(frozen=True, eq=False)
 class LinearModel:
     """A model linearised around a steady state in the sequence space (:func:`linearize`).
@@ -327,12 +339,11 @@ class LinearModel:
         return tuple(self.partials)
 
     def _H(self, source: str) -> np.ndarray:
-        zeros = np.zeros((self.T, self.T))
-        return np.concatenate([self.partials[t].get(source, zeros) for t in self.targets])
+        return _stacked(self.partials, self.targets, [source], self.T)
 
     def H_U(self) -> np.ndarray:
         """``[n_targets T, n_unknowns T]``: the targets' Jacobian in the unknowns."""
-        return np.concatenate([self._H(u) for u in self.unknowns], axis=1)
+        return _stacked(self.partials, self.targets, self.unknowns, self.T)
 
     def _G_unknowns(self, shock: str) -> np.ndarray:
         """``[n_unknowns T, T]``: the unknowns' general-equilibrium response ``−H_U⁻¹ H_Z``."""
@@ -758,9 +769,7 @@ def _path_lu(
         return block_jacobian(block, values, moving, T, results, initial_values)
 
     partials = _compose(model, linear.unknowns, jacobian_of, T)
-    zeros = np.zeros((T, T))
-    H_U = np.block([[partials[t].get(u, zeros) for u in linear.unknowns] for t in linear.targets])
-    return scipy.linalg.lu_factor(H_U)
+    return scipy.linalg.lu_factor(_stacked(partials, linear.targets, linear.unknowns, T))
 
 
 def transition(
