@@ -8,6 +8,7 @@ import pytest
 from hank_mfg.calibration import aiyagari_1994
 from hank_mfg.calibration.presets import LogAR1TFP
 from hank_mfg.core import constant_policy, evaluate
+from hank_mfg.core.evaluation import structural_gradient
 from hank_mfg.models import aiyagari
 from hank_mfg.models.block_economy import BlockEconomy
 from hank_mfg.models.blocks import firm
@@ -18,17 +19,31 @@ from hank_mfg.solvers.spg import SPGConfig, spg
 
 @pytest.fixture(scope="module")
 def economies():
-    """The built-in Aiyagari economy with TFP noise, and the same model written as blocks."""
-    old = aiyagari(aiyagari_1994(n_wealth=30), tfp=LogAR1TFP(rho=0.9, sigma=0.02), horizon=10)
+    """The built-in Aiyagari economy with TFP noise, and the same model written as blocks,
+    both paying given terminal values (with their marginal, which the best response's
+    backward EGM reads) after 10 periods."""
+    base = aiyagari(aiyagari_1994(n_wealth=30), tfp=LogAR1TFP(rho=0.9, sigma=0.02), horizon=10)
+    n = base.n_states
+    values = jnp.linspace(-30.0, -10.0, n)
+    marginal = jnp.linspace(2.0, 0.1, n)
+    old = base.with_settings(terminal=values, terminal_marginal=marginal)
     hh = old.household
     block = HouseholdBlock(crra(), lambda e, w: w * e, hh.wealth_grid, hh.productivity, hh.Pi)
     p = old.parameters
-    values = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"], "delta": p["delta"]}
-    new = BlockEconomy(Model(block, [firm], name="aiyagari"), values, tfp=old.tfp, horizon=10)
+    params = {"beta": p["beta"], "eis": p["eis"], "alpha": p["alpha"], "delta": p["delta"]}
+    new = BlockEconomy(
+        Model(block, [firm], name="aiyagari"),
+        params,
+        tfp=old.tfp,
+        horizon=10,
+        terminal=values,
+        terminal_marginal=marginal,
+    )
     return old, new
 
 
 def test_paths_and_exploitability_equal_the_built_in_economy(economies):
+    """Paths, values and the best response (from the given terminal values and marginal)."""
     old, new = economies
     policy = 0.3 + 0.4 * jnp.linspace(0.0, 1.0, old.n_states)
     key = jax.random.PRNGKey(3)
@@ -145,28 +160,6 @@ def test_markov_income_transition_equals_the_krusell_smith_game():
     np.testing.assert_allclose(ev_new.best_response.value, ev_old.best_response.value, rtol=1e-10)
 
 
-def test_terminal_values_and_their_marginal_enter_the_best_response(economies):
-    old, new = economies
-    n = old.n_states
-    values = jnp.linspace(-30.0, -10.0, n)
-    marginal = jnp.linspace(2.0, 0.1, n)
-    old_t = old.with_settings(horizon=10, terminal=values, terminal_marginal=marginal)
-    new_t = BlockEconomy(
-        new.model,
-        new.parameters,
-        tfp=new.tfp,
-        horizon=10,
-        terminal=values,
-        terminal_marginal=marginal,
-    )
-    policy = 0.3 + 0.4 * jnp.linspace(0.0, 1.0, n)
-    key = jax.random.PRNGKey(2)
-    ev_old = evaluate(old_t, constant_policy, policy, key, n_samples=2)
-    ev_new = evaluate(new_t, constant_policy, policy, key, n_samples=2)
-    np.testing.assert_allclose(ev_new.value, ev_old.value, rtol=1e-12)
-    np.testing.assert_allclose(ev_new.best_response.value, ev_old.best_response.value, rtol=1e-10)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -185,12 +178,23 @@ def test_bad_game_settings_raise(economies, kwargs, match):
 
 
 @pytest.mark.filterwarnings("ignore:seed_macro. up to")
-def test_spg_on_discrete_shares_trains_as_the_seed_game(seed_games):
+def test_structural_gradient_on_discrete_shares_is_the_seed_games(seed_games):
+    """SPG's objective and its structural gradient (what each training step follows) for a
+    policy table over the discrete shares: the same for the block model as for the seed game.
+    (SPG training itself is compared on the continuous-share economy above.)"""
     old, new = seed_games
-    config = SPGConfig(iterations=2, n_samples=2, eval_every=2, eval_samples=1, seed=0)
-    loss_old = np.asarray(spg(old, config).history["loss"])
-    loss_new = np.asarray(spg(new, config).history["loss"])
-    np.testing.assert_allclose(loss_new, loss_old, rtol=1e-10)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((old.n_states, old.n_actions))
+    table = jnp.asarray(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+
+    def objective(game):
+        return jax.jit(lambda t: structural_gradient(game, constant_policy, t, keys))(table)
+
+    (value_old, grad_old), (value_new, grad_new) = objective(old), objective(new)
+    np.testing.assert_allclose(float(value_new), float(value_old), rtol=1e-12)
+    np.testing.assert_allclose(grad_new, grad_old, rtol=1e-10, atol=1e-14)
+    assert float(jnp.max(jnp.abs(grad_old))) > 0
 
 
 def test_results_of_a_block_model_are_those_of_the_built_in_economy(economies, trained, tmp_path):
