@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hank_mfg.core.kernel import LotteryKernel
+from hank_mfg.core.kernel.lottery import _mix_rows
 
 Array = jax.Array
 
@@ -367,7 +368,11 @@ class HouseholdBlock:
         a = jnp.asarray(self.wealth_grid, dtype=marginal_next.dtype)
         beta = values[self.discount]
         Pi = jnp.asarray(self.Pi if Pi is None else Pi, dtype=marginal_next.dtype)
-        expected = beta * marginal_next @ Pi.T
+        # E[∂V'/∂a | e] = Σ_e' Pi[e, e'] ∂V'/∂a(e') as weighted sums of whole wealth columns:
+        # XLA fuses them with what follows, where a [n_wealth, n_income] × [n_income,
+        # n_income] product is a library call that costs more than the rest of the step on
+        # CPU (and its linearisation one more in every step of a Jacobian's recursion)
+        expected = beta * _mix_rows(Pi, marginal_next.T, transpose=True)
         c_endo, n_endo = self._euler_inverse(expected, values)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
         R = 1.0 + values[self.asset_return]
