@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hank_mfg.core.kernel import LotteryKernel
+from hank_mfg.core.kernel.lottery import _mix_rows
 
 Array = jax.Array
 
@@ -121,11 +122,17 @@ jax.tree_util.register_dataclass(
 )
 
 
-def _interp(x: Array, xp: Array, fp: Array) -> Array:
-    """Linear interpolation of ``fp(xp)`` at ``x``, extrapolating linearly at both ends."""
+def _interp(x: Array, xp: Array, *fps: Array) -> Array | tuple[Array, ...]:
+    """Linear interpolation of ``fp(xp)`` at ``x``, extrapolating linearly at both ends, for
+    each ``fp`` in ``fps`` (one search of ``x`` in ``xp`` for all; one array for one ``fp``)."""
     i = jnp.clip(jnp.searchsorted(xp, x, side="right") - 1, 0, xp.shape[0] - 2)
-    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
-    return fp[i] + slope * (x - xp[i])
+    # each point read once (its derivative is then one gather, not one per use)
+    x0, x1 = xp[i], xp[i + 1]
+    out = []
+    for fp in fps:
+        f0 = fp[i]
+        out.append(f0 + (fp[i + 1] - f0) / (x1 - x0) * (x - x0))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -355,11 +362,17 @@ class HouseholdBlock:
         return jnp.exp(_newton(residual, jnp.log(guess), c, e))
 
     def static_choice(
-        self, savings: Array, values: Mapping[str, Any], hours_guess: Array | None = None
+        self,
+        savings: Array,
+        values: Mapping[str, Any],
+        hours_guess: Array | None = None,
+        where: Array | None = None,
     ) -> tuple[Array, Array]:
         """Consumption and hours ``[n_wealth, n_income]`` of households who save ``savings``:
         the budget and the intratemporal condition, a one-dimensional root in hours (Newton
-        from ``hours_guess``, default 1)."""
+        from ``hours_guess``, default 1). With ``where`` (boolean ``[n_wealth, n_income]``)
+        only those households' are solved; elsewhere hours are the guess (and consumption
+        what the budget leaves at them)."""
         if not self.hours:
             n = jnp.ones_like(savings)
             return self.cash_on_hand(n, values) - savings, n
@@ -376,7 +389,7 @@ class HouseholdBlock:
             return jnp.log(-u_n(c, n)) - jnp.log(u_c(c, n) * y_n(ei, n))
 
         start = jnp.zeros_like(savings) if hours_guess is None else jnp.log(hours_guess)
-        ln = _newton(residual, start, a, e, savings)
+        ln = _newton(residual, start, a, e, savings, active=where)
         n = jnp.exp(ln)
         return R * a + y(e, n) - savings, n
 
@@ -389,13 +402,21 @@ class HouseholdBlock:
         a = jnp.asarray(self.wealth_grid, dtype=marginal_next.dtype)
         beta = values[self.discount]
         Pi = jnp.asarray(self.Pi if Pi is None else Pi, dtype=marginal_next.dtype)
-        expected = beta * marginal_next @ Pi.T
+        # E[∂V'/∂a | e] = Σ_e' Pi[e, e'] ∂V'/∂a(e') as weighted sums of whole wealth columns:
+        # XLA fuses them with what follows, where a [n_wealth, n_income] × [n_income,
+        # n_income] product is a library call that costs more than the rest of the step on
+        # CPU (and its linearisation one more in every step of a Jacobian's recursion)
+        expected = beta * _mix_rows(Pi, marginal_next.T, transpose=True)
         c_endo, n_endo = self._euler_inverse(expected, values)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
         R = 1.0 + values[self.asset_return]
         # wealth today at which saving a' (the grid) is optimal: the budget read backwards
         a_endo = (c_endo + a[:, None] - self._y(values)(e, n_endo)) / R
-        at_grid = jax.vmap(_interp, in_axes=(None, 1, 1), out_axes=1)
+
+        def at_grid(x: Array, xp: Array, *fps: Array) -> Array | tuple[Array, ...]:
+            # per income state (a column): its endogenous grid and values
+            return jax.vmap(_interp, in_axes=(None, 1, *(1,) * len(fps)), out_axes=1)(x, xp, *fps)
+
         # with no value of saving (V' = 0, e.g. the last period of a finite horizon) the
         # endogenous grid is infinite and every household is at the borrowing limit
         no_value = ~jnp.isfinite(a_endo[0])[None, :]
@@ -406,7 +427,7 @@ class HouseholdBlock:
             # "intratemporal": it then holds at every grid point, not only at the endogenous
             # ones); savings from the budget; at the borrowing limit, consumption and hours
             # from the static problem
-            c, n = at_grid(a, a_endo, c_endo), at_grid(a, a_endo, n_endo)
+            c, n = at_grid(a, a_endo, c_endo, n_endo)
             if self.hours_rule == "intratemporal":
                 n = self.hours_given_consumption(c, n, values)
             savings = R * a[:, None] + self._y(values)(e, n) - c
@@ -414,7 +435,10 @@ class HouseholdBlock:
             limit = jnp.full_like(savings, a[0])
             # Newton from the interpolated hours, close to the constrained ones
             guess = jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0)
-            c_limit, n_limit = self.static_choice(limit, values, jax.lax.stop_gradient(guess))
+            # (solved where the limit binds alone: the others' would be discarded)
+            c_limit, n_limit = self.static_choice(
+                limit, values, jax.lax.stop_gradient(guess), where=binds
+            )
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:
@@ -534,16 +558,21 @@ def _elementwise(f: Callable[[Array, Array], Array], x: Array, y: Array) -> Arra
     return out.reshape(x.shape)
 
 
-def _newton(g: Callable[..., Array], z0: Array, *args: Array) -> Array:
+def _newton(g: Callable[..., Array], z0: Array, *args: Array, active: Array | None = None) -> Array:
     """Solve ``g(z, *args) = 0`` elementwise by Newton from ``z0`` (scalar ``z``, or a vector
     in ``z0``'s last axis); steps clipped to 1 (``z`` are logs), at most :data:`NEWTON_STEPS`,
     stopping where ``|g| <= NEWTON_TOL``. Returns ``z`` (NaN where it did not converge).
+    Where ``active`` (boolean, the shape of ``args[0]``) is false, nothing is solved: ``z`` is
+    ``z0``, with derivative 0 (each element iterates on its own, so this changes nothing
+    where it is true; the loop stops once the active elements have converged).
 
     Derivatives come from the implicit function theorem at the root (``g_z dz = −g_a da``),
     not from differentiating the iterations: a linearisation holds no Newton loop."""
     vector = z0.ndim == args[0].ndim + 1
     shape = args[0].shape
     flat = [jnp.broadcast_to(v, shape).ravel() for v in args]
+    act = jnp.ones(shape, dtype=bool) if active is None else jnp.broadcast_to(active, shape)
+    act = act.ravel()
     z0 = z0.reshape(-1, z0.shape[-1]) if vector else z0.ravel()
     # what g closes over (prices, parameters — traced under jit or autodiff) becomes explicit
     # arguments, so that the custom derivative below sees them
@@ -551,31 +580,45 @@ def _newton(g: Callable[..., Array], z0: Array, *args: Array) -> Array:
     n_args = len(flat)
     jac = jax.jacfwd(g_explicit, 0)
 
+    def masked(on: Array, value: Array, slope: Array) -> tuple[Array, Array]:
+        """Residual 0 and slope 1 (the identity) where ``on`` is false: no step there."""
+        one = jnp.eye(slope.shape[-1], dtype=slope.dtype) if vector else jnp.ones_like(slope)
+        return jnp.where(on, value, 0.0), jnp.where(on, slope, one)
+
     @jax.custom_jvp
-    def solve(z: Array, *rest: Array) -> Array:
-        def cond(state: tuple[Array, Array]) -> Array:
-            zi, k = state
-            return (jnp.max(jnp.abs(g_explicit(zi, *rest))) > NEWTON_TOL) & (k < NEWTON_STEPS)
+    def solve(z: Array, on: Array, *rest: Array) -> Array:
+        # the residual and its slope at the iterate travel with it: each iteration evaluates
+        # them once, together (XLA shares their common terms), and the test of convergence
+        # reads the residual instead of evaluating it again
+        def at(zi: Array) -> tuple[Array, Array]:
+            if vector:
+                return masked(on, g_explicit(zi, *rest), jac(zi, *rest))
+            # one pass for both: the derivative in the direction 1 is the slope
+            return masked(on, *jax.jvp(lambda y: g_explicit(y, *rest), (zi,), (jnp.ones_like(zi),)))
 
-        def body(state: tuple[Array, Array]) -> tuple[Array, Array]:
-            zi, k = state
-            value, slope = g_explicit(zi, *rest), jac(zi, *rest)
+        def cond(state: tuple[Array, Array, Array, Array]) -> Array:
+            _, value, _, k = state
+            return (jnp.max(jnp.abs(value)) > NEWTON_TOL) & (k < NEWTON_STEPS)
+
+        def body(state: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
+            zi, value, slope, k = state
             dz = jnp.linalg.solve(slope, value) if vector else value / slope
-            return zi - jnp.clip(dz, -1.0, 1.0), k + 1
+            z_next = zi - jnp.clip(dz, -1.0, 1.0)
+            return (z_next, *at(z_next), k + 1)
 
-        zi, _ = jax.lax.while_loop(cond, body, (z, jnp.asarray(0)))
-        converged = jnp.max(jnp.abs(g_explicit(zi, *rest))) <= NEWTON_TOL * 1e3
+        zi, value, _, _ = jax.lax.while_loop(cond, body, (z, *at(z), jnp.asarray(0)))
+        converged = jnp.max(jnp.abs(value)) <= NEWTON_TOL * 1e3
         return jnp.where(converged, zi, jnp.nan)
 
     @solve.defjvp
     def solve_jvp(primals: tuple, tangents: tuple) -> tuple[Array, Array]:
-        z, *rest = primals
-        root = solve(z, *rest)
-        _, g_dot = jax.jvp(lambda *b: g_explicit(root, *b), tuple(rest), tuple(tangents[1:]))
-        slope = jac(root, *rest)
+        z, on, *rest = primals
+        root = solve(z, on, *rest)
+        _, g_dot = jax.jvp(lambda *b: g_explicit(root, *b), tuple(rest), tuple(tangents[2:]))
+        g_dot, slope = masked(on, g_dot, jac(root, *rest))
         dz = jnp.linalg.solve(slope, g_dot) if vector else g_dot / slope
         return root, -dz
 
-    axes = (0,) * (1 + n_args) + (None,) * len(consts)
-    z = jax.vmap(solve, in_axes=axes)(z0, *flat, *consts)
+    axes = (0,) * (2 + n_args) + (None,) * len(consts)
+    z = jax.vmap(solve, in_axes=axes)(z0, act, *flat, *consts)
     return z.reshape((*shape, -1)) if vector else z.reshape(shape)

@@ -325,7 +325,6 @@ def _jacobian_from_fake_news(F: Array) -> Array:
     return J
 
 
-@partial(jax.jit, static_argnames=("block", "fixed", "names", "outputs", "T", "occupied"))
 def _fake_news(
     block: HouseholdBlock,
     fixed: tuple[tuple[str, float], ...],
@@ -338,22 +337,87 @@ def _fake_news(
     mu: Array,
 ) -> Array:
     """``[n_inputs, n_outputs, T, T]``: ``[i, o, t, s] = ∂O_t/∂X_s``; the steady distribution
-    has no mass on states from ``occupied`` on (wealth-major order)."""
+    has no mass on states from ``occupied`` on (wealth-major order).
+
+    Two compiled calls rather than one: the recursions' results (``T × occupied`` per input
+    and per output, 7 MB each at ``T = 300`` on 500 × 7 points) come back as separate buffers
+    that the products then read. In one call they would be parts of one temporary buffer of
+    all of them; above glibc's largest threshold for reusing freed memory (32 MiB) malloc
+    maps such a buffer afresh at every call, and the first touch of each page then costs more
+    than the arithmetic (tens of milliseconds at ``T = 300``, most with two threads).
+    """
+    d_savings, curly_G, curly_Y = _fake_news_parts(
+        block, fixed, names, outputs, T, occupied, x_ss, policy, mu
+    )
+    return _jacobian_from_parts(d_savings, curly_G, curly_Y)
+
+
+@partial(jax.jit, static_argnames=("block", "fixed", "names", "outputs", "T", "occupied"))
+def _fake_news_parts(
+    block: HouseholdBlock,
+    fixed: tuple[tuple[str, float], ...],
+    names: tuple[str, ...],
+    outputs: tuple[str, ...],
+    T: int,
+    occupied: int,
+    x_ss: Array,
+    policy: HouseholdPolicy,
+    mu: Array,
+) -> tuple[tuple[Array, ...], tuple[Array, ...], tuple[Array, Array, tuple[Array, ...]]]:
+    """The fake-news algorithm's recursions: per input, the date-0 change of savings on the
+    occupied states for a shock ``h = 0 … T−1`` periods ahead (``[T, occupied]``); per
+    output, ``G_t`` (below) on the occupied states for ``t = 0 … T−2`` (``[T−1, occupied]``);
+    and what curly Y (the date-0 change of the outputs) is made of: its value for ``h = 0``
+    ``[n_inputs, n_outputs]``, the weights ``W`` ``[n_outputs, n_states]`` and, per input,
+    the marginal values ``dm_h`` ``[T, n_states]`` (``Y_h = W · dm_{h−1}`` for ``h >= 1``)."""
     n_in = len(names)
     kernel = block.kernel()
 
     # 1. backward: the EGM step linearised once at the steady state; a shock h periods ahead
-    #    reaches date 0 through the marginal value h times
+    #    reaches date 0 through the marginal value h times. The inputs move at h = 0 only: that
+    #    step has its own linearisation, the recursion after it one in the marginal value
+    #    alone (no products with input changes that are zero).
     def step(marginal_next: Array, x: Array) -> HouseholdPolicy:
         return block.egm_step(marginal_next, _values(fixed, names, x))
 
     _, egm_linear = jax.linearize(step, policy.marginal_value, x_ss)
+    _, egm_ahead = jax.linearize(lambda m: step(m, x_ss), policy.marginal_value)
 
     def aggregates(p: HouseholdPolicy, m: Array, x: Array) -> Array:
         out = block.aggregate(p, m, _values(fixed, names, x))
         return jnp.stack([out[o] for o in outputs])
 
     _, outputs_linear = jax.linearize(lambda p, x: aggregates(p, mu, x), policy, x_ss)
+    _, outputs_ahead = jax.linearize(lambda p: aggregates(p, mu, x_ss), policy)
+
+    # the loops keep the occupied states alone (G = 0 where μ = 0), one array per input and
+    # per output: the products read them as they are
+    def kept(x: Array) -> Array:
+        return x.ravel()[:occupied]
+
+    units = jnp.eye(n_in, dtype=x_ss.dtype)
+    first = jax.vmap(egm_linear)(jnp.zeros((n_in, *policy.marginal_value.shape)), units)
+
+    # The outputs of a shock h >= 1 periods ahead are linear in the marginal value the step
+    # starts from: y_h = W · dm_{h−1}, W the transpose of that map (computed once). The loop
+    # hands out the marginal values and the products are formed after it: a reduction over
+    # the states inside the loop is a library call on CPU that costs more than the EGM step.
+    W = jax.jacrev(lambda m: outputs_ahead(egm_ahead(m)))(jnp.zeros_like(policy.marginal_value))
+
+    # step h hands out what step h − 1 computed (so that h = 0, computed above, needs no
+    # copy into place); its own EGM step, at h = T − 1, is not needed
+    def backward(
+        carry: tuple[Array, tuple[Array, ...]], _: None
+    ) -> tuple[tuple[Array, tuple[Array, ...]], tuple[tuple[Array, ...], tuple[Array, ...]]]:
+        d_marginal, d_savings = carry
+        dp = jax.vmap(egm_ahead)(d_marginal)
+        ahead = (dp.marginal_value, tuple(kept(a) for a in dp.savings))
+        return ahead, (d_savings, tuple(m.ravel() for m in d_marginal))
+
+    start = (first.marginal_value, tuple(kept(a) for a in first.savings))
+    _, (d_savings, d_marginal) = jax.lax.scan(backward, start, None, length=T)
+    # d_savings: n_in × [T, occupied], d_marginal: n_in × [T, n_states]
+    curly_Y = (jax.vmap(outputs_linear)(first, units), W.reshape(len(outputs), -1), d_marginal)
 
     # 2. expectation vectors E_k = A^k y of each output's per-state value y = ∂O/∂μ, and what
     #    the fake news needs of them: F[t, s] = E_{t−1} · D_s with D_s = M da_s the change of
@@ -363,46 +427,38 @@ def _fake_news(
     #    state's expectation depends on its own savings only): one jvp in the direction of
     #    ones, beside the expectation itself. A constant added to E leaves G as it is (the
     #    lottery's two weights sum to one), so E_k, which tends to a constant, need not be
-    #    demeaned: no product with a distribution change of mass zero is formed.
+    #    demeaned: no product with a distribution change of mass zero is formed. The lottery
+    #    of the steady savings is the same at every step; XLA computes it once, outside the
+    #    loop.
     E0 = jax.jacrev(lambda m: aggregates(policy, m, x_ss))(mu)  # [n_out, n_states]
     ones = jnp.ones_like(policy.savings)
 
-    def expect(E: Array) -> tuple[Array, Array]:
+    def expect(E: Array, _: None) -> tuple[Array, tuple[Array, ...]]:
         def ahead(savings: Array) -> Array:
             return jax.vmap(lambda v: kernel.expect(v, block.savings_share(savings)))(E)
 
         E_next, slope = jax.jvp(ahead, (policy.savings,), (ones,))
-        return E_next, mu * slope
+        return E_next, tuple(kept(g) for g in mu * slope)
 
-    # both recursions in one loop of T steps: step h takes a unit shock of each input one
-    # period further ahead (h = 0 … T−1: the date-0 change of savings and of the outputs at
-    # the steady distribution, curly Y) and the expectation vectors one period further (G_h;
-    # the last one is not needed)
-    units = jnp.eye(n_in, dtype=x_ss.dtype)
+    _, curly_G = jax.lax.scan(expect, E0, None, length=T - 1)  # n_out × [T−1, occupied]
+    return d_savings, curly_G, curly_Y
 
-    def recursions(
-        carry: tuple[Array, Array], first: Array
-    ) -> tuple[tuple[Array, Array], tuple[Array, Array, Array]]:
-        d_marginal, E = carry
-        dx = jnp.where(first, units, jnp.zeros_like(units))
-        dp = jax.vmap(egm_linear)(d_marginal, dx)
-        y = jax.vmap(outputs_linear)(dp, dx)
-        E_next, G = expect(E)
-        return (dp.marginal_value, E_next), (dp.savings, y, G)
 
-    start = (jnp.zeros((n_in, *policy.marginal_value.shape)), E0)
-    _, (d_savings, curly_Y, curly_G) = jax.lax.scan(recursions, start, jnp.arange(T) == 0)
-    # d_savings [T, n_in, n_wealth, n_income], curly_Y [T, n_in, n_out],
-    # curly_G [T, n_out, n_states]
-
-    # 3. fake-news matrix F[0, s] = Y_s, F[t, s] = G_{t−1} · da_s; 4. J by the recursion
-    #    (G = 0 where μ = 0: the product runs over the occupied states only, exactly)
-    n_out, n_states = len(outputs), mu.shape[0]
-    G = curly_G[:-1].reshape((T - 1) * n_out, n_states)[:, :occupied]
-    news = G @ d_savings.reshape(T * n_in, n_states)[:, :occupied].T
-    news = news.reshape(T - 1, n_out, T, n_in).transpose(3, 1, 0, 2)  # [n_in, n_out, T−1, T]
-    F = jnp.concatenate([curly_Y.transpose(1, 2, 0)[:, :, None, :], news], axis=2)
-    return jax.vmap(jax.vmap(_jacobian_from_fake_news))(F)
+@jax.jit
+def _jacobian_from_parts(
+    d_savings: tuple[Array, ...],
+    curly_G: tuple[Array, ...],
+    curly_Y: tuple[Array, Array, tuple[Array, ...]],
+) -> Array:
+    """3. the fake-news matrix F[0, s] = Y_s, F[t, s] = G_{t−1} · da_s (one product per input
+    and output); 4. J by the recursion. ``[n_inputs, n_outputs, T, T]``."""
+    first_Y, W, d_marginal = curly_Y
+    F = []
+    for i, (d, m) in enumerate(zip(d_savings, d_marginal, strict=True)):
+        # (the last marginal value is not needed; slicing the product copies less)
+        Y = jnp.concatenate([first_Y[i][:, None], (W @ m.T)[:, :-1]], axis=1)  # [n_out, T]
+        F.append([jnp.concatenate([Y[o][None], G @ d.T]) for o, G in enumerate(curly_G)])
+    return jax.vmap(jax.vmap(_jacobian_from_fake_news))(jnp.asarray(F))
 
 
 def _occupied(block: HouseholdBlock, mu: Array) -> int:
