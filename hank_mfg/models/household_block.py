@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hank_mfg.core.kernel import LotteryKernel
-from hank_mfg.core.kernel.lottery import _mix_rows
+from hank_mfg.core.kernel.lottery import mix_rows
 
 Array = jax.Array
 
@@ -406,7 +406,7 @@ class HouseholdBlock:
         # XLA fuses them with what follows, where a [n_wealth, n_income] × [n_income,
         # n_income] product is a library call that costs more than the rest of the step on
         # CPU (and its linearisation one more in every step of a Jacobian's recursion)
-        expected = beta * _mix_rows(Pi, marginal_next.T, transpose=True)
+        expected = beta * mix_rows(Pi, marginal_next.T, transpose=True)
         c_endo, n_endo = self._euler_inverse(expected, values)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
         R = 1.0 + values[self.asset_return]

@@ -22,14 +22,14 @@ from hank_mfg.core.kernel.grid_search import grid_interval
 
 Array = jax.Array
 
-__all__ = ["LotteryKernel"]
+__all__ = ["LotteryKernel", "mix_rows"]
 
 
-#: Largest income chain whose transition :func:`_mix_rows` writes out term by term.
+#: Largest income chain whose transition :func:`mix_rows` writes out term by term.
 _MAX_UNROLLED_ROWS = 16
 
 
-def _mix_rows(P: Array, rows: Array, *, transpose: bool = False) -> Array:
+def mix_rows(P: Array, rows: Array, *, transpose: bool = False) -> Array:
     """``P @ rows`` ``[n, m]`` (or its transpose ``[m, n]``) for a small square ``P`` ``[n, n]``
     and long rows ``[n, m]``.
 
@@ -169,7 +169,7 @@ class LotteryKernel(Kernel):
     def _income_moves(self, after_savings: Array) -> Array:
         """Income-major mass after savings ``[n_income · n_wealth]`` → next ``mu`` (by ``Pi``)."""
         rows = after_savings.reshape(self.n_income, self.n_wealth)
-        return _mix_rows(self.Pi.T, rows, transpose=True).ravel()
+        return mix_rows(self.Pi.T, rows, transpose=True).ravel()
 
     def savings_transitions(self, policy: Array) -> tuple[Array, Array]:
         """The wealth lottery under ``policy`` as a sparse matrix: where each state's mass goes.
@@ -213,7 +213,7 @@ class LotteryKernel(Kernel):
         """``E[v(a', e') | a, e, choice]``, ``[n_wealth, n_income, n_choices]``."""
         n_a, n_e = self.n_wealth, self.n_income
         # E over e' given e, income-major [n_income, n_wealth] (see push)
-        v_income = _mix_rows(self.Pi, v.reshape(n_a, n_e).T).ravel()
+        v_income = mix_rows(self.Pi, v.reshape(n_a, n_e).T).ravel()
         i, weight = self.lottery(policy)
         lower = self._income_offset() + i
         below = _at(v_income, lower).get(**_IN_RANGE)
