@@ -169,3 +169,22 @@ def test_geometric_grids_get_logarithmic_buckets():
         table = _search_table(grid.astype(dtype), dtype)
         assert table.kind == "log" and table.steps == 1 and table.start.size < 4096
     assert _search_table(np.linspace(0.0, 1.0, 50), np.float64).kind == "linear"
+
+
+@given(
+    n_out=st.integers(1, 20),
+    n_in=st.integers(1, 20),
+    m=st.integers(1, 7),
+    transpose=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mix_rows_is_the_matrix_product(n_out, n_in, m, transpose, seed):
+    """Square or not (the Krusell–Smith household's transition to (z', e') is [n_e, n_z n_e]),
+    written out term by term or, for large chains, as a product."""
+    from hank_mfg.core.kernel.lottery import mix_rows
+
+    rng = np.random.default_rng(seed)
+    P, rows = rng.random((n_out, n_in)), rng.normal(size=(n_in, m))
+    out = np.asarray(mix_rows(jnp.asarray(P), jnp.asarray(rows), transpose=transpose))
+    expected = (P @ rows).T if transpose else P @ rows
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)

@@ -30,19 +30,22 @@ _MAX_UNROLLED_ROWS = 16
 
 
 def mix_rows(P: Array, rows: Array, *, transpose: bool = False) -> Array:
-    """``P @ rows`` ``[n, m]`` (or its transpose ``[m, n]``) for a small square ``P`` ``[n, n]``
-    and long rows ``[n, m]``.
+    """``P @ rows`` ``[n_out, m]`` (or its transpose ``[m, n_out]``) for a small ``P``
+    ``[n_out, n_in]`` and long rows ``[n_in, m]``.
 
-    Written as ``n`` weighted sums of whole rows, which XLA fuses into one vectorised loop; a
-    matrix product of these shapes goes through a library call that costs more on CPU. Ask
-    for the transpose here rather than transposing the result (that fuses badly).
+    Written as ``n_out`` weighted sums of whole rows, which XLA fuses into one vectorised
+    loop; a matrix product of these shapes goes through a library call that costs more on
+    CPU. Ask for the transpose here rather than transposing the result (that fuses badly).
     """
-    n = P.shape[0]
-    if n > _MAX_UNROLLED_ROWS:  # n² terms would swell the program; a matmul pays off by now
+    n_out, n_in = P.shape
+    if rows.shape[0] != n_in:
+        raise ValueError(f"rows must have {n_in} rows (P's columns), got shape {rows.shape}")
+    if n_out * n_in > _MAX_UNROLLED_ROWS**2:  # the terms would swell the program
         mixed = P @ rows
         return mixed.T if transpose else mixed
     return jnp.stack(
-        [sum(P[f, e] * rows[e] for e in range(n)) for f in range(n)], axis=1 if transpose else 0
+        [sum(P[f, e] * rows[e] for e in range(n_in)) for f in range(n_out)],
+        axis=1 if transpose else 0,
     )
 
 
