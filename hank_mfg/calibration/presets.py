@@ -206,19 +206,17 @@ class FirmCalibration:
         return _flat_dict(self)
 
 
-def check_log_ar1(
-    rho: Any, sigma: Any, log_initial: Any, *, initial_name: str = "log_tfp_initial"
-) -> tuple[float, float, float]:
+def check_log_ar1(rho: Any, sigma: Any, log_tfp_initial: Any) -> tuple[float, float, float]:
     """The rule for a Gaussian log-AR(1) TFP process ``log z' = rho log z + sigma eps``.
 
-    Returns ``(rho, sigma, log_initial)`` as floats; raises ``ValueError`` naming the parameter
-    and its range: ``rho`` in (-1, 1) (stationary), ``sigma`` in [0, inf), ``log_initial``
-    (named ``initial_name``) finite. The rule of :class:`LogAR1TFP`.
+    Returns ``(rho, sigma, log_tfp_initial)`` as floats; raises ``ValueError`` naming the
+    parameter and its range: ``rho`` in (-1, 1) (stationary), ``sigma`` in [0, inf),
+    ``log_tfp_initial`` finite. The rule of :class:`LogAR1TFP`.
     """
     return (
         check_in_range("rho", rho, -1, 1, low_open=True, high_open=True),
         check_in_range("sigma", sigma, 0.0, math.inf, high_open=True),
-        check_finite(initial_name, log_initial),
+        check_finite("log_tfp_initial", log_tfp_initial),
     )
 
 

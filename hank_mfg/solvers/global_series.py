@@ -99,13 +99,15 @@ class AggregateSeries:
         ``Cov(X_date, Y_{date − lag})`` (ddof 1), in the variables' units."""
         names = self._names(variables)
         lags = _check_lags(lags, date, self.periods)
-        out = np.empty((len(names), len(names), len(lags)))
-        for k, lag in enumerate(lags):
-            for a, x in enumerate(names):
-                dx = self.paths[x][:, date] - self.paths[x][:, date].mean()
-                for b, y in enumerate(names):
-                    dy = self.paths[y][:, date - lag] - self.paths[y][:, date - lag].mean()
-                    out[a, b, k] = dx @ dy / (self.n_samples - 1)
+
+        def centred(at: int) -> np.ndarray:  # [variable, sample]
+            x = np.stack([self.paths[name][:, at] for name in names])
+            return x - x.mean(axis=1, keepdims=True)
+
+        now = centred(date)
+        out = np.stack(
+            [now @ centred(date - lag).T / (self.n_samples - 1) for lag in lags], axis=-1
+        )
         return _covariance_array(out, names, lags, f"sample covariance at date {date}")
 
     def to_xarray(self) -> xr.Dataset:
@@ -163,7 +165,9 @@ def _check_lags(lags: Sequence[int], date: int | None, periods: int | None) -> l
     return lags
 
 
-def _covariance_array(values: np.ndarray, names: list[str], lags: list[int], what: str):
+def _covariance_array(
+    values: np.ndarray, names: list[str], lags: list[int], what: str
+) -> xr.DataArray:
     return xr.DataArray(
         values,
         dims=("variable", "other", "lag"),
@@ -317,12 +321,14 @@ def compare_moments(
     simulated = series.covariances(date, lags, variables)
     analytic = linear_covariances(linear, series.sigma, date, lags, variables)
     names, lags = list(simulated["variable"].values), list(simulated["lag"].values)
-    var_now = np.diag(analytic.sel(lag=0).values) if 0 in lags else None
-    if var_now is None:
-        var_now = np.diag(linear_covariances(linear, series.sigma, date, [0], names)[..., 0])
+
+    def variances(at: int) -> np.ndarray:
+        return np.diag(linear_covariances(linear, series.sigma, at, [0], names).values[..., 0])
+
+    var_now = variances(date)
     se = np.empty_like(analytic.values)
     for k, lag in enumerate(lags):
-        var_then = np.diag(linear_covariances(linear, series.sigma, date - lag, [0], names)[..., 0])
+        var_then = variances(date - lag)
         se[..., k] = np.sqrt(
             (np.outer(var_now, var_then) + analytic.values[..., k] ** 2)
             / max(series.n_samples - 1, 1)
