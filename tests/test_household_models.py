@@ -309,3 +309,31 @@ def test_bad_household_blocks_raise(overrides, match):
 def test_bad_economies_raise(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    m=st.integers(1, 5),
+    n_x=st.integers(1, 30),
+    seed=st.integers(0, 2**16),
+)
+def test_column_interpolation_is_numpys_with_linear_extrapolation(n, m, n_x, seed):
+    """The EGM step's interpolation onto the wealth grid: per column, linear between the
+    endogenous points and extended linearly past both ends, like ``np.interp`` inside."""
+    from hank_mfg.models.household_block import _interp_columns
+
+    rng = np.random.default_rng(seed)
+    xp = np.sort(rng.normal(size=(n, m)) * 3, axis=0) + np.arange(n)[:, None] * 1e-3
+    fp = rng.normal(size=(n, m))
+    x = np.sort(rng.normal(size=n_x) * 4)
+    out = np.asarray(_interp_columns(jnp.asarray(x), jnp.asarray(xp), jnp.asarray(fp)))
+    for k in range(m):
+        i = np.clip(np.searchsorted(xp[:, k], x, side="right") - 1, 0, n - 2)
+        slope = (fp[i + 1, k] - fp[i, k]) / (xp[i + 1, k] - xp[i, k])
+        expected = fp[i, k] + slope * (x - xp[i, k])
+        np.testing.assert_allclose(out[:, k], expected, rtol=1e-12, atol=1e-12)
+        inside = (x >= xp[0, k]) & (x <= xp[-1, k])
+        np.testing.assert_allclose(
+            out[inside, k], np.interp(x[inside], xp[:, k], fp[:, k]), rtol=1e-12, atol=1e-12
+        )

@@ -317,3 +317,27 @@ def test_mass_piling_on_the_top_wealth_point_warns():
         eq = stationary_equilibrium(aiyagari(cal, horizon=5), with_value=False)
     top = eq.distribution.reshape(60, 3)[-1].sum()
     assert top > stationary.TOP_MASS_WARNING
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_reused_factorisation_gives_the_direct_distribution(case, request):
+    """Nearby chains (a root-finder's trials) solved by refinement with the last LU agree with
+    their own direct solve to rounding; a chain far away is factorised afresh."""
+    from hank_mfg.solvers.stationary import _direct_stationary, _flat_transitions
+
+    economy, eq = request.getfixturevalue(case)
+    kernel = stationary_kernel(economy, eq.values)
+    reuse: dict = {}
+    for scale in (1.0, 1.0 + 1e-6, 1.0 - 3e-6, 0.7):
+        share = jnp.clip(jnp.asarray(eq.share) * scale, 0.0, 1.0)
+        idx, weights = (np.asarray(v, dtype=float) for v in _flat_transitions(kernel, share))
+        idx = idx.astype(np.int64)
+        before = reuse.get("lu")
+        mu = _direct_stationary(idx, weights, reuse)
+        direct = _direct_stationary(idx, weights)
+        np.testing.assert_allclose(mu, direct, rtol=0, atol=1e-13)
+        assert abs(mu.sum() - 1.0) < 1e-12
+        if scale != 1.0 and abs(scale - 1.0) < 1e-5:
+            assert reuse["lu"] is before  # refined, not refactorised
+        if scale == 0.7:
+            assert reuse["lu"] is not before

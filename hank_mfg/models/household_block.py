@@ -35,7 +35,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from hank_mfg.core.kernel import LotteryKernel
-from hank_mfg.core.kernel.lottery import mix_rows
 
 Array = jax.Array
 
@@ -122,16 +121,35 @@ jax.tree_util.register_dataclass(
 )
 
 
-def _interp(x: Array, xp: Array, *fps: Array) -> Array | tuple[Array, ...]:
-    """Linear interpolation of ``fp(xp)`` at ``x``, extrapolating linearly at both ends, for
-    each ``fp`` in ``fps`` (one search of ``x`` in ``xp`` for all; one array for one ``fp``)."""
-    i = jnp.clip(jnp.searchsorted(xp, x, side="right") - 1, 0, xp.shape[0] - 2)
-    # each point read once (its derivative is then one gather, not one per use)
-    x0, x1 = xp[i], xp[i + 1]
+def _interp_columns(x: Array, xp: Array, *fps: Array) -> Array | tuple[Array, ...]:
+    """Linear interpolation, column by column, of ``fp[:, k](xp[:, k])`` at the points ``x``
+    ``[n_x]`` (the same for every column), extrapolating linearly at both ends: ``[n_x, m]``
+    for each ``fp`` in ``fps`` (``xp`` and each ``fp`` ``[n, m]``, ``xp`` increasing down each
+    column; one array for one ``fp``).
+
+    The interval of each point is found by bisection on the flattened columns, one fused
+    gather and comparison per halving (``ceil(log2 n)`` of them): on CPU a general sorted
+    search costs several times more, and this search is most of a household's EGM step.
+    """
+    n, m = xp.shape
+    flat_xp = xp.ravel()
+    column = jnp.arange(m, dtype=jnp.int32)[None, :]
+    levels = max(int(np.ceil(np.log2(n - 1))), 1)
+
+    def halve(t: Array, low: Array) -> Array:
+        # low is the last point known to be <= x (or 0): try a step of 2^(levels - 1 - t)
+        trial = jnp.minimum(low + jnp.left_shift(1, levels - 1 - t), n - 2)
+        return jnp.where(flat_xp[trial * m + column] <= x[:, None], trial, low)
+
+    i = jax.lax.fori_loop(0, levels, halve, jnp.zeros((x.shape[0], m), dtype=jnp.int32))
+    lower, upper = i * m + column, (i + 1) * m + column
+    x0, x1 = flat_xp[lower], flat_xp[upper]
+    slope = (x[:, None] - x0) / (x1 - x0)
     out = []
     for fp in fps:
-        f0 = fp[i]
-        out.append(f0 + (fp[i + 1] - f0) / (x1 - x0) * (x - x0))
+        flat = fp.ravel()
+        f0 = flat[lower]
+        out.append(f0 + (flat[upper] - f0) * slope)
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -382,11 +400,24 @@ class HouseholdBlock:
         u, y = self._u(values), self._y(values)
         u_c, u_n, y_n = jax.grad(u, 0), jax.grad(u, 1), jax.grad(y, 1)
 
-        def residual(ln: Array, ai: Array, ei: Array, si: Array) -> Array:
-            n = jnp.exp(ln)
-            c = R * ai + y(ei, n) - si
-            c = jnp.maximum(c, 1e-300)
-            return jnp.log(-u_n(c, n)) - jnp.log(u_c(c, n) * y_n(ei, n))
+        if self.preferences.family == "crra_labor":
+            # the same condition with the marginal utilities in closed form, in logs:
+            # log vphi + log(n) / frisch = −log(c) / eis + log ∂income/∂n (no powers to take)
+            log_vphi = jnp.log(values["vphi"])
+            inv_eis, inv_frisch = 1.0 / values["eis"], 1.0 / values["frisch"]
+
+            def residual(ln: Array, ai: Array, ei: Array, si: Array) -> Array:
+                n = jnp.exp(ln)
+                c = jnp.maximum(R * ai + y(ei, n) - si, 1e-300)
+                return log_vphi + ln * inv_frisch + jnp.log(c) * inv_eis - jnp.log(y_n(ei, n))
+
+        else:
+
+            def residual(ln: Array, ai: Array, ei: Array, si: Array) -> Array:
+                n = jnp.exp(ln)
+                c = R * ai + y(ei, n) - si
+                c = jnp.maximum(c, 1e-300)
+                return jnp.log(-u_n(c, n)) - jnp.log(u_c(c, n) * y_n(ei, n))
 
         start = jnp.zeros_like(savings) if hours_guess is None else jnp.log(hours_guess)
         ln = _newton(residual, start, a, e, savings, active=where)
@@ -402,20 +433,17 @@ class HouseholdBlock:
         a = jnp.asarray(self.wealth_grid, dtype=marginal_next.dtype)
         beta = values[self.discount]
         Pi = jnp.asarray(self.Pi if Pi is None else Pi, dtype=marginal_next.dtype)
-        # E[∂V'/∂a | e] = Σ_e' Pi[e, e'] ∂V'/∂a(e') as weighted sums of whole wealth columns:
-        # XLA fuses them with what follows, where a [n_wealth, n_income] × [n_income,
-        # n_income] product is a library call that costs more than the rest of the step on
-        # CPU (and its linearisation one more in every step of a Jacobian's recursion)
-        expected = beta * mix_rows(Pi, marginal_next.T, transpose=True)
+        # E[∂V'/∂a | e] = Σ_e' Pi[e, e'] ∂V'/∂a(e'): a small matrix product (on CPU it costs
+        # less here than unrolled weighted sums of columns, which XLA fuses with the
+        # transposed reads of what follows and then runs several times slower)
+        expected = beta * (marginal_next @ Pi.T)
         c_endo, n_endo = self._euler_inverse(expected, values)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_endo.shape)
         R = 1.0 + values[self.asset_return]
         # wealth today at which saving a' (the grid) is optimal: the budget read backwards
         a_endo = (c_endo + a[:, None] - self._y(values)(e, n_endo)) / R
 
-        def at_grid(x: Array, xp: Array, *fps: Array) -> Array | tuple[Array, ...]:
-            # per income state (a column): its endogenous grid and values
-            return jax.vmap(_interp, in_axes=(None, 1, *(1,) * len(fps)), out_axes=1)(x, xp, *fps)
+        at_grid = _interp_columns  # per income state (a column): its endogenous grid
 
         # with no value of saving (V' = 0, e.g. the last period of a finite horizon) the
         # endogenous grid is infinite and every household is at the borrowing limit

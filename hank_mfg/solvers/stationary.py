@@ -153,16 +153,32 @@ def _recurrent_classes(n: int, source: np.ndarray, target: np.ndarray) -> int:
     return int(n_classes - is_open.sum())
 
 
-def _direct_stationary(idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Exact ``mu = Aᵀ mu``, ``Σ mu = 1`` from flat transitions ``[n_states, k]`` (index, prob)."""
+def _direct_stationary(
+    idx: np.ndarray, weights: np.ndarray, reuse: dict[str, Any] | None = None
+) -> np.ndarray:
+    """Exact ``mu = Aᵀ mu``, ``Σ mu = 1`` from flat transitions ``[n_states, k]`` (index, prob).
+
+    ``reuse`` (a dict the caller keeps across calls, e.g. along a root-finder's trials) holds
+    the last sparse LU factorisation: the next chain is solved by iterative refinement with it
+    (``mu ← mu + LU⁻¹ (b − M mu)``, to a residual at rounding level), refactorising only when
+    the chains are too far apart for it to converge quickly.
+    """
     n, k = idx.shape
     positive = weights > 0
     source = np.repeat(np.arange(n), positive.sum(axis=1))
-    return _solve_stationary(n, source, idx[positive], weights[positive])
+    return _solve_stationary(n, source, idx[positive], weights[positive], reuse)
+
+
+#: Iterative-refinement steps tried with a previous factorisation before refactorising.
+_REFINE_STEPS = 8
 
 
 def _solve_stationary(
-    n: int, source: np.ndarray, target: np.ndarray, prob: np.ndarray
+    n: int,
+    source: np.ndarray,
+    target: np.ndarray,
+    prob: np.ndarray,
+    reuse: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Exact stationary distribution of the chain on ``n`` states with transitions
     ``source → target`` of probability ``prob > 0`` (``source`` sorted).
@@ -172,7 +188,7 @@ def _solve_stationary(
     factorised without row pivoting (``diag_pivot_thresh=0``), which keeps the dense
     normalisation row from filling in the factors; and in the states' own order (households
     move to nearby wealth, so the factors stay sparse; fill-reducing orderings are thrown off
-    by the dense row).
+    by the dense row). With ``reuse`` see :func:`_direct_stationary`.
 
     Raises:
         ValueError: if the chain has several recurrent classes.
@@ -191,7 +207,22 @@ def _solve_stationary(
     M = scipy.sparse.csc_matrix((vals, (rows, cols)), shape=(n, n))
     rhs = np.zeros(n)
     rhs[-1] = 1.0
+    previous = None if reuse is None else reuse.get("lu")
+    if previous is not None and previous.shape == (n, n):
+        mu = previous.solve(rhs)
+        size = np.inf
+        for _ in range(_REFINE_STEPS):
+            residual = rhs - M @ mu
+            last, size = size, np.max(np.abs(residual))
+            # at rounding level (mu sums to 1): as close as the direct solve comes
+            if size <= 16 * np.finfo(float).eps:
+                return mu
+            if size > 0.1 * last:  # converging too slowly: the chains are too far apart
+                break
+            mu = mu + previous.solve(residual)
     lu = scipy.sparse.linalg.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    if reuse is not None:
+        reuse["lu"] = lu
     return lu.solve(rhs)
 
 

@@ -56,6 +56,7 @@ def solve_household(
     max_iter: int = EGM_MAX_ITER,
     warm: HouseholdPolicy | None = None,
     static: Sequence[str] | None = None,
+    reuse: dict[str, Any] | None = None,
 ) -> HouseholdSteadyState:
     """The household's stationary policy at constant ``values`` (discount factor, return,
     prices, parameters) and its exact stationary distribution.
@@ -68,6 +69,8 @@ def solve_household(
     ``static`` names inputs compiled into the solve as constants (default: the preferences'
     parameters, so that e.g. ``eis = 0.5`` makes powers square roots); each new value of one
     compiles again, so inputs that vary across calls (unknowns) should not be static.
+    ``reuse``, a dict kept across calls at nearby values, lets the distribution's solve start
+    from the last call's factorisation (the result is the same to rounding).
     """
     if static is None:  # preference parameters are compiled in (cheap powers)
         static = block.preferences.params
@@ -94,7 +97,7 @@ def solve_household(
             f"block {block.name!r}: EGM did not converge in {max_iter} iterations "
             f"(change {float(change):.3g}) at {_describe(values, block.inputs)}"
         )
-    mu = _direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64))
+    mu = _direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64), reuse)
     mu = np.clip(mu, 0.0, None)
     mu = (mu / mu.sum()).reshape(block.n_wealth, block.n_income)
     outputs = {k: float(v) for k, v in block.aggregate(policy, mu, vals).items()}
@@ -167,13 +170,47 @@ def _evaluate(
     household = None
     for block in order:
         if block is model.household:
-            household = solve_household(block, values, tol=egm_tol, warm=warm[0], static=static)
+            household = solve_household(
+                block, values, tol=egm_tol, warm=warm[0], static=static, reuse=warm[1]
+            )
             warm[0] = jax.tree_util.tree_map(jnp.asarray, household.policy)
             values.update(household.outputs)
         else:
             out = block.steady_state(values)
             values.update({k: float(np.asarray(v)) for k, v in out.items()})
     return values, household
+
+
+def _extrapolated_start(
+    x: tuple[float, ...],
+    solved: Mapping[tuple[float, ...], tuple[dict[str, float], HouseholdSteadyState]],
+    last: HouseholdPolicy,
+) -> HouseholdPolicy:
+    """An EGM start at the unknowns ``x``: the marginal value extrapolated affinely from the
+    last ``len(x) + 1`` solved points (stationary policies move smoothly with the unknowns, so
+    this start is off by the square of the step, not by the step), or ``last`` when those
+    points do not span ``x`` well or the extrapolation is not a marginal value (positive,
+    decreasing in wealth)."""
+    k = len(x)
+    points = list(solved)[-(k + 1) :]
+    if len(points) < k + 1:
+        return last
+    # weights λ with Σ λ_i x_i = x and Σ λ_i = 1
+    system = np.vstack([np.array(points, dtype=float).T, np.ones(k + 1)])
+    rhs = np.append(np.asarray(x, dtype=float), 1.0)
+    try:
+        weights = np.linalg.solve(system, rhs)
+    except np.linalg.LinAlgError:
+        return last
+    if not np.all(np.isfinite(weights)) or np.max(np.abs(weights)) > 4.0:
+        return last
+    marginal = sum(
+        w * np.asarray(solved[p][1].policy.marginal_value)
+        for w, p in zip(weights, points, strict=True)
+    )
+    if not (np.all(marginal > 0) and np.all(np.diff(marginal, axis=0) <= 0)):
+        return last
+    return HouseholdPolicy(last.savings, last.consumption, last.hours, jnp.asarray(marginal))
 
 
 def steady_state(
@@ -259,7 +296,7 @@ def steady_state(
     # preference parameters that stay fixed are compiled in; the unknowns stay traced (one
     # compilation serves every trial value)
     static = tuple(p for p in household.preferences.params if p not in unknowns)
-    warm: list = [None]
+    warm: list = [None, {}]  # the last policy, the distribution's last factorisation
     count = [0]
     cache: dict[tuple[float, ...], tuple[dict[str, float], HouseholdSteadyState]] = {}
 
@@ -268,40 +305,25 @@ def steady_state(
         if key not in cache:
             count[0] += 1
             trial = {**given, **dict(zip(names, key, strict=True))}
+            if warm[0] is not None:
+                warm[0] = _extrapolated_start(key, cache, warm[0])
             cache[key] = _evaluate(model, trial, order, warm, egm_tol, static)
         return cache[key]
 
     def residual(x: Sequence[float]) -> np.ndarray:
         values, _ = solve_at(x)
-        return np.array([values[t] - targets[t] for t in target_names])
+        out = np.array([values[t] - targets[t] for t in target_names])
+        # a point that meets the targets with a margin ends the search: the root-finders' own
+        # tests (on the step in the unknowns) would spend further solves on digits beyond it
+        if np.max(np.abs(out)) <= _MARGIN * tol:
+            raise _Reached(list(x))
+        return out
 
     t0 = time.perf_counter()
-    if not names:
-        x = []
-    elif len(names) == 1 and np.ndim(guesses[names[0]]) == 1:
-        low, high = (float(v) for v in guesses[names[0]])
-        f_low, f_high = residual([low])[0], residual([high])[0]
-        if f_low * f_high > 0:
-            raise ValueError(
-                f"steady state: target {target_names[0]!r} has the same sign at both ends of "
-                f"the bracket of {names[0]!r} [{low:.6g}, {high:.6g}]: {f_low:.3g}, {f_high:.3g}"
-            )
-        x = [
-            scipy.optimize.brentq(
-                lambda v: residual([v])[0],
-                low,
-                high,
-                xtol=1e-14,
-                rtol=4 * np.finfo(float).eps,
-                maxiter=max_evaluations,
-            )
-        ]
-    else:
-        x0 = [float(np.mean(guesses[n])) for n in names]
-        sol = scipy.optimize.root(
-            residual, x0, method="hybr", tol=1e-14, options={"maxfev": max_evaluations}
-        )
-        x = list(sol.x)
+    try:
+        x = _find_root(names, guesses, target_names, residual, max_evaluations)
+    except _Reached as reached:
+        x = reached.x
     values, hh = solve_at(x)
     res = {t: values[t] - targets[t] for t in target_names}
     worst = max(res, key=lambda t: abs(res[t])) if res else None
@@ -320,6 +342,54 @@ def steady_state(
         seconds=time.perf_counter() - t0,
         evaluations=count[0],
     )
+
+
+#: The search stops at a point whose targets are all within this fraction of ``tol``.
+_MARGIN = 1e-2
+
+
+class _Reached(Exception):  # noqa: N818 (control flow, not an error)
+    """The targets are met at ``x``."""
+
+    def __init__(self, x: list[float]) -> None:
+        super().__init__()
+        self.x = x
+
+
+def _find_root(
+    names: Sequence[str],
+    guesses: Mapping[str, Any],
+    target_names: Sequence[str],
+    residual: Any,
+    max_evaluations: int,
+) -> list[float]:
+    """Brent's method on a bracket for one unknown, Powell's hybrid method from a guess for
+    several (scipy); ``residual`` may end the search early by raising :class:`_Reached`."""
+    if not names:
+        return []
+    if len(names) == 1 and np.ndim(guesses[names[0]]) == 1:
+        low, high = (float(v) for v in guesses[names[0]])
+        f_low, f_high = residual([low])[0], residual([high])[0]
+        if f_low * f_high > 0:
+            raise ValueError(
+                f"steady state: target {target_names[0]!r} has the same sign at both ends of "
+                f"the bracket of {names[0]!r} [{low:.6g}, {high:.6g}]: {f_low:.3g}, {f_high:.3g}"
+            )
+        return [
+            scipy.optimize.brentq(
+                lambda v: residual([v])[0],
+                low,
+                high,
+                xtol=1e-14,
+                rtol=4 * np.finfo(float).eps,
+                maxiter=max_evaluations,
+            )
+        ]
+    x0 = [float(np.mean(guesses[n])) for n in names]
+    sol = scipy.optimize.root(
+        residual, x0, method="hybr", tol=1e-14, options={"maxfev": max_evaluations}
+    )
+    return list(sol.x)
 
 
 def euler_errors(ss: SteadyState) -> dict[str, float]:
