@@ -311,7 +311,7 @@ def test_bad_economies_raise(make, match):
         make()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     n=st.integers(2, 40),
     m=st.integers(1, 5),

@@ -107,6 +107,41 @@ def test_preferences_by_autodiff_equal_the_closed_forms():
     np.testing.assert_allclose(auto.policy.savings, closed.policy.savings, atol=1e-8)
 
 
+@pytest.mark.parametrize("beta", [0.3, 0.97])
+def test_constrained_hours_on_the_first_rows_equal_the_whole_grid_solve(beta, monkeypatch):
+    """The EGM step solves the constrained households' hours on the grid's first rows when
+    the limit binds only there (beta 0.97), on the whole grid otherwise (beta 0.3): either
+    way the step is the one that solves every row (to rounding)."""
+    import jax
+
+    def income(e, n, w):
+        return w * e * n + 0.05
+
+    block = _small_household(crra_labor(), income)
+    values = {"beta": beta, "r": 0.01, "w": 1.0, "eis": 0.5, "frisch": 0.5, "vphi": 0.8}
+    values = {k: jnp.asarray(v) for k, v in values.items()}
+    block.check_income(values)
+
+    def run():
+        step = jax.jit(lambda v: block.egm_step(v, values))  # traced anew after the patch
+        policy, out = block.initial_policy(values), []
+        for _ in range(30):
+            policy = step(policy.marginal_value)
+            out.append(policy)
+        return out
+
+    mine = run()
+    bound = np.asarray(mine[-1].savings) <= block.wealth_grid[0]
+    assert bound[: block.binding_rows].any()
+    assert bound[block.binding_rows :].any() == (beta < 0.9)
+    monkeypatch.setattr(HouseholdBlock, "binding_rows", property(lambda self: self.n_wealth))
+    for ours, whole in zip(mine, run(), strict=True):
+        for name in ("savings", "consumption", "hours", "marginal_value"):
+            np.testing.assert_allclose(
+                getattr(ours, name), getattr(whole, name), rtol=1e-14, atol=1e-15
+            )
+
+
 @settings(max_examples=8, deadline=None)
 @given(beta=st.floats(0.90, 0.98), r=st.floats(-0.01, 0.015))
 def test_the_stationary_distribution_has_mass_one_and_the_budget_holds(beta, r):

@@ -253,6 +253,13 @@ class HouseholdBlock:
         return self.wealth_grid.shape[0]
 
     @property
+    def binding_rows(self) -> int:
+        """Wealth points on which the EGM step first looks for households at the borrowing
+        limit (an eighth of the grid, at least 8): when the limit binds only there, the
+        constrained households' Newton solve runs on those rows alone."""
+        return min(self.n_wealth, max(8, -(-self.n_wealth // 8)))
+
+    @property
     def n_income(self) -> int:
         return self.productivity.shape[0]
 
@@ -390,11 +397,12 @@ class HouseholdBlock:
         the budget and the intratemporal condition, a one-dimensional root in hours (Newton
         from ``hours_guess``, default 1). With ``where`` (boolean ``[n_wealth, n_income]``)
         only those households' are solved; elsewhere hours are the guess (and consumption
-        what the budget leaves at them)."""
+        what the budget leaves at them). ``savings`` may cover the first rows of the wealth
+        grid alone (``[n_rows, n_income]``): those households are solved."""
         if not self.hours:
             n = jnp.ones_like(savings)
             return self.cash_on_hand(n, values) - savings, n
-        a = jnp.asarray(self.wealth_grid)[:, None] * jnp.ones_like(savings)
+        a = jnp.asarray(self.wealth_grid)[: savings.shape[0], None] * jnp.ones_like(savings)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], savings.shape)
         R = 1.0 + values[self.asset_return]
         u, y = self._u(values), self._y(values)
@@ -462,11 +470,30 @@ class HouseholdBlock:
             binds = (savings < a[0]) | no_value
             limit = jnp.full_like(savings, a[0])
             # Newton from the interpolated hours, close to the constrained ones
-            guess = jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0)
-            # (solved where the limit binds alone: the others' would be discarded)
-            c_limit, n_limit = self.static_choice(
-                limit, values, jax.lax.stop_gradient(guess), where=binds
-            )
+            guess = jax.lax.stop_gradient(jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0))
+
+            def at_limit(rows: int) -> tuple[Array, Array]:
+                # the households on the first `rows` wealth points, solved where the limit
+                # binds alone (the others' would be discarded)
+                c_rows, n_rows = self.static_choice(
+                    limit[:rows], values, guess[:rows], where=binds[:rows]
+                )
+                return (
+                    jnp.concatenate([c_rows, c[rows:]]),
+                    jnp.concatenate([n_rows, n[rows:]]),
+                )
+
+            # savings rise with wealth, so the limit binds on the first rows of each column:
+            # usually a few, and Newton then runs on those rows, not on the whole grid
+            rows = self.binding_rows
+            if rows < self.n_wealth:
+                c_limit, n_limit = jax.lax.cond(
+                    jnp.any(binds[rows:]),
+                    lambda: at_limit(self.n_wealth),
+                    lambda: at_limit(rows),
+                )
+            else:
+                c_limit, n_limit = at_limit(self.n_wealth)
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:

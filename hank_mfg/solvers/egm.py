@@ -34,6 +34,7 @@ __all__ = [
     "finite_horizon_egm",
     "flow_utility",
     "household_inputs",
+    "initial_policy",
     "policy_value_stationary",
     "stationary_egm",
 ]
@@ -72,6 +73,16 @@ def consume_everything(block: HouseholdBlock, values: Mapping[str, Any]) -> Hous
     c = m - savings
     R = 1.0 + values[block.asset_return]
     return HouseholdPolicy(savings, c, n, R * block.marginal_utility(c, n, values))
+
+
+@partial(jax.jit, static_argnames=("block", "fixed"))
+def initial_policy(
+    block: HouseholdBlock, values: dict[str, Array], fixed: tuple[tuple[str, float], ...] = ()
+) -> HouseholdPolicy:
+    """The block's :meth:`~HouseholdBlock.initial_policy` at ``values`` (traced; ``fixed``
+    compiled in), compiled once per block: with hours it holds a Newton solve per state,
+    which run op by op would cost more than many EGM steps."""
+    return block.initial_policy({**values, **dict(fixed)})
 
 
 def stationary_egm(

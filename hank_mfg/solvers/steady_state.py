@@ -21,7 +21,7 @@ import scipy.optimize
 
 from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 from hank_mfg.models.model import Model
-from hank_mfg.solvers.egm import household_inputs
+from hank_mfg.solvers.egm import household_inputs, initial_policy
 from hank_mfg.solvers.stationary import _direct_stationary, stationary_policy
 
 __all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
@@ -77,7 +77,7 @@ def solve_household(
     block.check_income({k: jnp.asarray(values[k]) for k in block.inputs if k in values})
     traced, fixed = household_inputs(block, values, static)
     vals = {**traced, **dict(fixed)}
-    start = block.initial_policy(vals) if warm is None else warm
+    start = initial_policy(block, traced, fixed) if warm is None else warm
     start = jax.tree_util.tree_map(jnp.asarray, start)
     policy, it, change, _, idx, weights = stationary_policy(
         block, traced, jnp.asarray(tol), start, max_iter=max_iter, fixed=fixed
