@@ -324,7 +324,7 @@ def test_mass_piling_on_the_top_wealth_point_warns():
 def test_a_reused_factorisation_gives_the_direct_distribution(case, request):
     """Nearby chains (a root-finder's trials) solved by refinement with the last LU agree with
     their own direct solve to rounding; a chain far away is factorised afresh."""
-    from hank_mfg.solvers.stationary import _direct_stationary, _flat_transitions
+    from hank_mfg.solvers.stationary import _flat_transitions, direct_stationary
 
     economy, eq = request.getfixturevalue(case)
     kernel = stationary_kernel(economy, eq.values)
@@ -334,8 +334,8 @@ def test_a_reused_factorisation_gives_the_direct_distribution(case, request):
         idx, weights = (np.asarray(v, dtype=float) for v in _flat_transitions(kernel, share))
         idx = idx.astype(np.int64)
         before = reuse.get("lu")
-        mu = _direct_stationary(idx, weights, reuse)
-        direct = _direct_stationary(idx, weights)
+        mu = direct_stationary(idx, weights, reuse)
+        direct = direct_stationary(idx, weights)
         np.testing.assert_allclose(mu, direct, rtol=0, atol=1e-13)
         assert abs(mu.sum() - 1.0) < 1e-12
         if scale != 1.0 and abs(scale - 1.0) < 1e-5:

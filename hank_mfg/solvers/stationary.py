@@ -68,6 +68,7 @@ __all__ = [
     "aggregate_labour",
     "capital_supply",
     "euler_errors",
+    "direct_stationary",
     "forward_iteration",
     "solve_stationary",
     "stationary_distribution",
@@ -153,7 +154,7 @@ def _recurrent_classes(n: int, source: np.ndarray, target: np.ndarray) -> int:
     return int(n_classes - is_open.sum())
 
 
-def _direct_stationary(
+def direct_stationary(
     idx: np.ndarray, weights: np.ndarray, reuse: dict[str, Any] | None = None
 ) -> np.ndarray:
     """Exact ``mu = Aᵀ mu``, ``Σ mu = 1`` from flat transitions ``[n_states, k]`` (index, prob).
@@ -188,7 +189,7 @@ def _solve_stationary(
     factorised without row pivoting (``diag_pivot_thresh=0``), which keeps the dense
     normalisation row from filling in the factors; and in the states' own order (households
     move to nearby wealth, so the factors stay sparse; fill-reducing orderings are thrown off
-    by the dense row). With ``reuse`` see :func:`_direct_stationary`.
+    by the dense row). With ``reuse`` see :func:`direct_stationary`.
 
     Raises:
         ValueError: if the chain has several recurrent classes.
@@ -261,7 +262,7 @@ def stationary_distribution(
         mu = np.asarray(mu, dtype=np.float64)
     elif method == "direct":
         idx, w = _flat_transitions(kernel, policy)
-        mu = _direct_stationary(np.asarray(idx), np.asarray(w, dtype=np.float64))
+        mu = direct_stationary(np.asarray(idx), np.asarray(w, dtype=np.float64))
     else:
         raise ValueError(f"method must be 'iterate' or 'direct', got {method!r}")
     mu = np.clip(mu, 0.0, None)
@@ -433,7 +434,7 @@ def _supply(block: HouseholdBlock, values: dict[str, float], warm: Any, tol: flo
     )
     idx, weights = np.asarray(idx), np.asarray(weights, dtype=np.float64)
     try:
-        mu = _direct_stationary(idx, weights)
+        mu = direct_stationary(idx, weights)
     except _NotUnique:  # several recurrent classes: the one the warm start leads to
         mu = stationary_distribution(block.kernel(), share, mu0=mu0)
     mu = np.clip(mu, 0.0, None)

@@ -22,7 +22,7 @@ import scipy.optimize
 from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 from hank_mfg.models.model import Model
 from hank_mfg.solvers.egm import household_inputs, initial_policy
-from hank_mfg.solvers.stationary import _direct_stationary, stationary_policy
+from hank_mfg.solvers.stationary import direct_stationary, stationary_policy
 
 __all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
 
@@ -97,7 +97,7 @@ def solve_household(
             f"block {block.name!r}: EGM did not converge in {max_iter} iterations "
             f"(change {float(change):.3g}) at {_describe(values, block.inputs)}"
         )
-    mu = _direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64), reuse)
+    mu = direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64), reuse)
     mu = np.clip(mu, 0.0, None)
     mu = (mu / mu.sum()).reshape(block.n_wealth, block.n_income)
     outputs = {k: float(v) for k, v in block.aggregate(policy, mu, vals).items()}
