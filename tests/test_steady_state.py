@@ -65,6 +65,31 @@ def test_krusell_smith_and_hank_steady_states_match_ssj():
     assert ds.attrs["value_beta"] == hank["beta"]
 
 
+def test_loose_trial_solves_that_mislead_the_search_are_caught(monkeypatch):
+    """With one unknown on a bracket, trial values are solved loosely; should a loose solve
+    ever give Brent's method a wrong sign, the precise solve of the point it returns shows the
+    targets missed and the search is redone with every trial precise. Forced here by solving
+    trials absurdly loosely and never refining them."""
+    import hank_mfg.solvers.steady_state as S
+
+    spec = M.krusell_smith_steady_state(**SMALL)
+    precise = steady_state(*spec)
+    searches = []
+    find_root = S._find_root
+
+    def recorded(*args, **kwargs):
+        searches.append(1)
+        return find_root(*args, **kwargs)
+
+    monkeypatch.setattr(S, "_find_root", recorded)
+    monkeypatch.setattr(S, "LOOSE_EGM_TOL", 3e-2)
+    monkeypatch.setattr(S, "EGM_ERROR_SCALE", 1e-30)  # never refined
+    rough = steady_state(*spec)
+    assert len(searches) == 2  # misled, then redone
+    assert abs(rough.residuals["asset_mkt"]) < 1e-8
+    assert rough["beta"] == pytest.approx(precise["beta"], abs=1e-11)
+
+
 def test_hours_satisfy_the_euler_and_intratemporal_conditions():
     ss = steady_state(*M.one_asset_hank(**SMALL))
     errors = euler_errors(ss)

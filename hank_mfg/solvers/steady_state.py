@@ -22,7 +22,12 @@ import scipy.optimize
 from hank_mfg.models.household_block import HouseholdBlock, HouseholdPolicy
 from hank_mfg.models.model import Model
 from hank_mfg.solvers.egm import household_inputs, initial_policy
-from hank_mfg.solvers.stationary import direct_stationary, stationary_policy
+from hank_mfg.solvers.stationary import (
+    EGM_ERROR_SCALE,
+    LOOSE_EGM_TOL,
+    direct_stationary,
+    stationary_policy,
+)
 
 __all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
 
@@ -300,15 +305,44 @@ def steady_state(
     count = [0]
     cache: dict[tuple[float, ...], tuple[dict[str, float], HouseholdSteadyState]] = {}
 
-    def solve_at(x: Sequence[float]) -> tuple[dict[str, float], HouseholdSteadyState]:
+    # with one unknown on a bracket, households at a trial value are solved only as precisely
+    # as the sign of its target needs, as the classical rate search does (see
+    # stationary.LOOSE_EGM_TOL): a loose solve first, refined from where it stopped until the
+    # error it may cause in the household's outputs (at most EGM_ERROR_SCALE · size · tol) is
+    # below the target's distance; Powell's method differentiates by finite differences and
+    # needs every solve precise
+    loose = [len(names) == 1 and np.ndim(guesses[names[0]]) == 1]
+    solved_to: dict[tuple[float, ...], float] = {}
+
+    def off_by(values: Mapping[str, float]) -> float:
+        return max(abs(values[t] - targets[t]) for t in target_names)
+
+    def solve_at(
+        x: Sequence[float], precise: bool = False
+    ) -> tuple[dict[str, float], HouseholdSteadyState]:
         key = tuple(float(v) for v in x)
+        trial = {**given, **dict(zip(names, key, strict=True))}
         if key not in cache:
             count[0] += 1
-            trial = {**given, **dict(zip(names, key, strict=True))}
+            first = egm_tol
+            if loose[0] and not precise:
+                first = LOOSE_EGM_TOL
+                if cache:  # tighter next to trials already close to the targets
+                    near = min(off_by(v) / _error_scale(h) for v, h in cache.values())
+                    first = min(first, max(egm_tol, 0.01 * near))
             if warm[0] is not None:
                 warm[0] = _extrapolated_start(key, cache, warm[0])
-            cache[key] = _evaluate(model, trial, order, warm, egm_tol, static)
-        return cache[key]
+            cache[key] = _evaluate(model, trial, order, warm, first, static)
+            solved_to[key] = first
+        while True:
+            values, hh = cache[key]
+            needed = egm_tol if precise or not loose[0] else off_by(values) / _error_scale(hh)
+            needed = max(egm_tol, needed)
+            if solved_to[key] <= needed:
+                return cache[key]
+            solved_to[key] = max(egm_tol, 0.1 * needed)
+            warm[0] = jax.tree_util.tree_map(jnp.asarray, hh.policy)
+            cache[key] = _evaluate(model, trial, order, warm, solved_to[key], static)
 
     def residual(x: Sequence[float]) -> np.ndarray:
         values, _ = solve_at(x)
@@ -324,7 +358,15 @@ def steady_state(
         x = _find_root(names, guesses, target_names, residual, max_evaluations)
     except _Reached as reached:
         x = reached.x
-    values, hh = solve_at(x)
+    values, hh = solve_at(x, precise=True)
+    if loose[0] and not off_by(values) <= tol:  # a loose solve misled the search: redo it
+        loose[0] = False
+        cache.clear()
+        try:
+            x = _find_root(names, guesses, target_names, residual, max_evaluations)
+        except _Reached as reached:
+            x = reached.x
+        values, hh = solve_at(x, precise=True)
     res = {t: values[t] - targets[t] for t in target_names}
     worst = max(res, key=lambda t: abs(res[t])) if res else None
     if worst is not None and not abs(res[worst]) <= tol:
@@ -346,6 +388,11 @@ def steady_state(
 
 #: The search stops at a point whose targets are all within this fraction of ``tol``.
 _MARGIN = 1e-2
+
+
+def _error_scale(household: HouseholdSteadyState) -> float:
+    """Bound on the error in the household's outputs per unit of EGM tolerance."""
+    return EGM_ERROR_SCALE * max(1.0, *(abs(v) for v in household.outputs.values()))
 
 
 class _Reached(Exception):  # noqa: N818 (control flow, not an error)
