@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import jax
@@ -558,9 +559,8 @@ class HouseholdBlock:
         m = float(np.mean(np.asarray(self.cash_on_hand(jnp.ones(shape), values))))
         c = jnp.geomspace(1e-2, 1e2, 41) * max(abs(m), 1e-3)
         n = jnp.ones_like(c) * (0.5 if self.hours else 1.0)
-        u = self._u(values)
-        du = _elementwise(jax.grad(u, 0), c, n)
-        d2u = _elementwise(jax.grad(jax.grad(u, 0), 0), c, n)
+        params = {k: jnp.asarray(values[k]) for k in self.preferences.params}
+        du, d2u = _utility_slopes(self, c, n, params)
         if not bool(jnp.all(jnp.isfinite(du))) or not bool(jnp.all(du > 0)):
             bad = float(c[jnp.argmin(jnp.where(jnp.isfinite(du), du, -jnp.inf))])
             raise ValueError(
@@ -591,6 +591,16 @@ class HouseholdBlock:
             d2 = jax.grad(jax.grad(lambda ei, n: jnp.sum(y(ei, n)), 1), 1)
             curvature = [float(d2(ei, n)) for ei in e for n in (0.3, 1.0, 2.5)]
             object.__setattr__(self, "_linear_hours", bool(np.max(np.abs(curvature)) < 1e-12))
+
+
+@partial(jax.jit, static_argnums=0)
+def _utility_slopes(
+    block: HouseholdBlock, c: Array, n: Array, params: dict[str, Array]
+) -> tuple[Array, Array]:
+    """``u_c`` and ``u_cc`` at ``(c, n)`` (compiled once per block: run op by op, the
+    autodiff of the utility costs more than a steady state's evaluations)."""
+    u = block._u(params)
+    return _elementwise(jax.grad(u, 0), c, n), _elementwise(jax.grad(jax.grad(u, 0), 0), c, n)
 
 
 def _power(x: Array, p: Any) -> Array:

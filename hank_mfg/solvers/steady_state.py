@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import jax
@@ -30,6 +31,8 @@ from hank_mfg.solvers.stationary import (
 )
 
 __all__ = ["HouseholdSteadyState", "SteadyState", "euler_errors", "solve_household", "steady_state"]
+
+Array = jax.Array
 
 #: EGM iterations allowed for one stationary household problem.
 EGM_MAX_ITER = 20_000
@@ -81,7 +84,6 @@ def solve_household(
         static = block.preferences.params
     block.check_income({k: jnp.asarray(values[k]) for k in block.inputs if k in values})
     traced, fixed = household_inputs(block, values, static)
-    vals = {**traced, **dict(fixed)}
     start = initial_policy(block, traced, fixed) if warm is None else warm
     start = jax.tree_util.tree_map(jnp.asarray, start)
     policy, it, change, _, idx, weights = stationary_policy(
@@ -105,8 +107,19 @@ def solve_household(
     mu = direct_stationary(np.asarray(idx), np.asarray(weights, dtype=np.float64), reuse)
     mu = np.clip(mu, 0.0, None)
     mu = (mu / mu.sum()).reshape(block.n_wealth, block.n_income)
-    outputs = {k: float(v) for k, v in block.aggregate(policy, mu, vals).items()}
+    outputs = {k: float(v) for k, v in _aggregate(block, policy, mu, traced, fixed).items()}
     return HouseholdSteadyState(policy, mu, outputs, int(it), float(change))
+
+
+@partial(jax.jit, static_argnames=("block", "fixed"))
+def _aggregate(
+    block: HouseholdBlock,
+    policy: HouseholdPolicy,
+    mu: Array,
+    values: dict[str, Array],
+    fixed: tuple[tuple[str, float], ...],
+) -> dict[str, Array]:
+    return block.aggregate(policy, mu, {**values, **dict(fixed)})
 
 
 def _describe(values: Mapping[str, Any], names: Sequence[str]) -> str:
