@@ -38,7 +38,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Setting", "main", "solve_memory_bytes"]
+__all__ = [
+    "Setting",
+    "check_output_file",
+    "main",
+    "parse_sets",
+    "solve_memory_bytes",
+    "start_compilation_cache",
+]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -281,7 +288,8 @@ class _Request:
     raw: dict[str, str]
 
 
-def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    """``--set key=value`` pairs as a dict of strings (a key given twice must agree)."""
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -326,7 +334,7 @@ def _check_request(args: argparse.Namespace) -> _Request:
         "model": model_settings(args.model, preset),
         "solver": solver_settings(args.solver),
     }
-    raw = _parse_sets(args.set)
+    raw = parse_sets(args.set)
     typed: dict[str, dict[str, Any]] = {group: {} for group in groups}
     for key, text in raw.items():
         group = next((g for g, known in groups.items() if key in known), None)
@@ -350,7 +358,7 @@ def _check_request(args: argparse.Namespace) -> _Request:
         if key not in groups["solver"]:
             raise UsageError(f"{flag} does not apply to {args.solver}, which takes no {key}")
         _merge_flag(solver_args, key, flag, value)
-    _check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out")
     return _Request(
         args.model, preset, args.solver, typed["model"], typed["preset"], solver_args, raw
     )
@@ -370,7 +378,7 @@ def _check_writable_folder(folder: str, flag: str) -> None:
     os.unlink(probe)
 
 
-def _check_output_file(path: str, flag: str) -> None:
+def check_output_file(path: str, flag: str) -> None:
     """An output file: not a folder, not a special file, in an existing writable folder."""
     if os.path.isdir(path):
         raise UsageError(f"{flag} {path!r} is a folder; give a file name such as out.nc")
@@ -585,7 +593,7 @@ def _solve(args: argparse.Namespace) -> int:
     cal = _calibration(req)
     config = _config(req)
     _check_memory(*_request_memory(cal, req, config))
-    _start_compilation_cache(args)
+    start_compilation_cache(args)
     game = _build_model(req, cal)
     bar = ProgressBar(getattr(config, "iterations", 1), f"{req.solver} on {req.model}", args.quiet)
     try:
@@ -774,7 +782,7 @@ def _demo(args: argparse.Namespace) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    _start_compilation_cache(args)
+    start_compilation_cache(args)
     import matplotlib.pyplot as plt
 
     from hank_mfg.plotting import plot_comparison, standard_figures
@@ -814,9 +822,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _check_demo_outputs(args: argparse.Namespace) -> None:
     """``demo`` writes ``--out``, its ``_classical`` sibling and the ``--figures`` folder."""
-    _check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out")
     stem, ext = os.path.splitext(args.out)
-    _check_output_file(f"{stem}_classical{ext or '.nc'}", "--out (classical results)")
+    check_output_file(f"{stem}_classical{ext or '.nc'}", "--out (classical results)")
     _check_output_folder(args.figures, "--figures")
 
 
@@ -842,7 +850,7 @@ def _add_cache_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _start_compilation_cache(args: argparse.Namespace) -> None:
+def start_compilation_cache(args: argparse.Namespace) -> None:
     """Turn JAX's persistent compilation cache on (after the input checks, before any work)."""
     from hank_mfg.core.compilation import enable_compilation_cache
 

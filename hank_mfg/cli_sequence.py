@@ -59,10 +59,10 @@ def parse_shock(text: str) -> tuple[str, float, bool, float]:
 
 def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, float]]:
     """``--set`` split into grid settings and input changes (a reform)."""
-    from hank_mfg.cli import _parse_sets
+    from hank_mfg.cli import parse_sets
 
     grid, changes = {}, {}
-    for key, value in _parse_sets(args.set).items():
+    for key, value in parse_sets(args.set).items():
         kind = GRID_SETTINGS.get(key, float)
         try:
             parsed = kind(value)
@@ -79,7 +79,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, float
 
 
 def _check_common(args: argparse.Namespace) -> None:
-    from hank_mfg.cli import _check_output_file
+    from hank_mfg.cli import check_output_file
 
     if args.model not in SEQUENCE_MODEL_NAMES:
         raise _usage(
@@ -88,7 +88,7 @@ def _check_common(args: argparse.Namespace) -> None:
         )
     if args.horizon < 2:
         raise _usage(f"--horizon must be at least 2 periods, got {args.horizon}")
-    _check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out")
 
 
 def _say(args: argparse.Namespace, message: str) -> None:
@@ -104,7 +104,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, dict[str, float], list, dic
     names = [s[0] for s in shocks]
     if len(set(names)) != len(names):
         raise _usage(f"--shock names a variable twice: {', '.join(names)}")
-    from hank_mfg.cli import _start_compilation_cache
+    from hank_mfg.cli import start_compilation_cache
     from hank_mfg.models.sequence_models import sequence_model
 
     spec = sequence_model(args.model, **grid)
@@ -126,7 +126,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, dict[str, float], list, dic
                 f"--set {name}: not a setting or an input of model {args.model!r}; grid "
                 f"settings: {', '.join(GRID_SETTINGS)}; inputs: {', '.join(free)}"
             )
-    _start_compilation_cache(args)
+    start_compilation_cache(args)
     settings = {"model": args.model, "horizon": args.horizon, **grid, **changes}
     settings["shocks"] = {n: {"size": s, "percent": p, "rho": r} for n, s, p, r in shocks}
     return spec, changes, shocks, settings
