@@ -452,8 +452,6 @@ class HouseholdBlock:
         # wealth today at which saving a' (the grid) is optimal: the budget read backwards
         a_endo = (c_endo + a[:, None] - self._y(values)(e, n_endo)) / R
 
-        at_grid = _interp_columns  # per income state (a column): its endogenous grid
-
         # with no value of saving (V' = 0, e.g. the last period of a finite horizon) the
         # endogenous grid is infinite and every household is at the borrowing limit
         no_value = ~jnp.isfinite(a_endo[0])[None, :]
@@ -464,7 +462,7 @@ class HouseholdBlock:
             # "intratemporal": it then holds at every grid point, not only at the endogenous
             # ones); savings from the budget; at the borrowing limit, consumption and hours
             # from the static problem
-            c, n = at_grid(a, a_endo, c_endo, n_endo)
+            c, n = _interp_columns(a, a_endo, c_endo, n_endo)  # per income state
             if self.hours_rule == "intratemporal":
                 n = self.hours_given_consumption(c, n, values)
             savings = R * a[:, None] + self._y(values)(e, n) - c
@@ -498,7 +496,7 @@ class HouseholdBlock:
             savings = jnp.where(binds, a[0], savings)
             c, n = jnp.where(binds, c_limit, c), jnp.where(binds, n_limit, n)
         else:
-            savings = at_grid(a, a_endo, jnp.broadcast_to(a[:, None], a_endo.shape))
+            savings = _interp_columns(a, a_endo, jnp.broadcast_to(a[:, None], a_endo.shape))
             # below a_endo[0] the borrowing limit binds; consumption stays positive
             cash = self.cash_on_hand(jnp.ones_like(savings), values)
             savings = jnp.where(no_value, a[0], jnp.clip(savings, a[0], cash - C_MIN))

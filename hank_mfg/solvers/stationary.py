@@ -70,6 +70,8 @@ __all__ = [
     "euler_errors",
     "direct_stationary",
     "forward_iteration",
+    "loose_tolerance",
+    "refined_tolerance",
     "solve_stationary",
     "stationary_distribution",
     "stationary_equilibrium",
@@ -87,6 +89,25 @@ __all__ = [
 #: Forward iteration checks convergence once every this many updates (as the Sequence-Space
 #: Jacobian toolkit does): the check costs about as much as an update.
 CHECK_EVERY = 10
+
+
+def loose_tolerance(nearest: float | None, floor: float) -> float:
+    """EGM tolerance of the first solve at a new trial of a root search (see
+    :data:`LOOSE_EGM_TOL`): ``LOOSE_EGM_TOL``, tighter next to trials already close to the
+    target; ``nearest`` is the smallest distance to the target of the trials solved so far,
+    per unit of tolerance (``|f| / (EGM_ERROR_SCALE · size)``; ``None`` before any), ``floor``
+    the precise solves' tolerance."""
+    if nearest is None:
+        return LOOSE_EGM_TOL
+    return min(LOOSE_EGM_TOL, max(floor, 0.01 * nearest))
+
+
+def refined_tolerance(distance: float, solved_to: float, floor: float) -> float | None:
+    """The tolerance to solve a trial again to, from where it stopped, or ``None`` when
+    ``solved_to`` already bounds the error below the trial's ``distance`` to the target (per
+    unit of tolerance, as for :func:`loose_tolerance`; at least ``floor``)."""
+    needed = max(floor, distance)
+    return None if solved_to <= needed else max(floor, 0.1 * needed)
 
 
 @partial(jax.jit, static_argnames=("max_iter", "check_every"))
@@ -569,18 +590,20 @@ def stationary_equilibrium(
         K_d = price(r).K
         if pt is None:
             # first solve as precisely as the closest rates solved so far needed
-            guess = LOOSE_EGM_TOL if tol is None else tol
-            if tol is None and cache:
-                f_near = min(abs(p.K - price(x).K) for x, p in cache.items())
-                guess = min(guess, max(EGM_TOL, 0.01 * f_near / (EGM_ERROR_SCALE * K_d)))
+            if tol is None:
+                scale = EGM_ERROR_SCALE * K_d
+                near = min((abs(p.K - price(x).K) / scale for x, p in cache.items()), default=None)
+                guess = loose_tolerance(near, EGM_TOL)
+            else:
+                guess = tol
             pt = solve(r, guess, _warm_start(cache, r))
         while True:
             f = pt.K - K_d
-            scale = EGM_ERROR_SCALE * max(abs(pt.K), K_d)
-            needed = max(EGM_TOL, abs(f) / scale) if tol is None else tol
-            if pt.tol <= needed:
+            distance = abs(f) / (EGM_ERROR_SCALE * max(abs(pt.K), K_d)) if tol is None else tol
+            finer = refined_tolerance(distance, pt.tol, EGM_TOL)
+            if finer is None:
                 return f
-            pt = solve(r, max(EGM_TOL, 0.1 * needed), (pt.consumption, pt.mu))
+            pt = solve(r, finer, (pt.consumption, pt.mu))
 
     def within(r: float) -> bool:
         """Whether every household can afford the borrowing limit at ``r``."""

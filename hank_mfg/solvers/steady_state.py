@@ -25,8 +25,9 @@ from hank_mfg.models.model import Model
 from hank_mfg.solvers.egm import household_inputs, initial_policy
 from hank_mfg.solvers.stationary import (
     EGM_ERROR_SCALE,
-    LOOSE_EGM_TOL,
     direct_stationary,
+    loose_tolerance,
+    refined_tolerance,
     stationary_policy,
 )
 
@@ -338,24 +339,22 @@ def steady_state(
         if key not in cache:
             count[0] += 1
             first = egm_tol
-            if loose[0] and not precise:
-                first = LOOSE_EGM_TOL
-                if cache:  # tighter next to trials already close to the targets
-                    near = min(off_by(v) / _error_scale(h) for v, h in cache.values())
-                    first = min(first, max(egm_tol, 0.01 * near))
+            if loose[0] and not precise:  # tighter next to trials already close to the targets
+                near = min((off_by(v) / _error_scale(h) for v, h in cache.values()), default=None)
+                first = loose_tolerance(near, egm_tol)
             if warm[0] is not None:
                 warm[0] = _extrapolated_start(key, cache, warm[0])
             cache[key] = _evaluate(model, trial, order, warm, first, static)
             solved_to[key] = first
         while True:
             values, hh = cache[key]
-            needed = egm_tol if precise or not loose[0] else off_by(values) / _error_scale(hh)
-            needed = max(egm_tol, needed)
-            if solved_to[key] <= needed:
+            distance = 0.0 if precise or not loose[0] else off_by(values) / _error_scale(hh)
+            finer = refined_tolerance(distance, solved_to[key], egm_tol)
+            if finer is None:
                 return cache[key]
-            solved_to[key] = max(egm_tol, 0.1 * needed)
+            solved_to[key] = finer
             warm[0] = jax.tree_util.tree_map(jnp.asarray, hh.policy)
-            cache[key] = _evaluate(model, trial, order, warm, solved_to[key], static)
+            cache[key] = _evaluate(model, trial, order, warm, finer, static)
 
     def residual(x: Sequence[float]) -> np.ndarray:
         values, _ = solve_at(x)
@@ -366,20 +365,19 @@ def steady_state(
             raise _Reached(list(x))
         return out
 
-    t0 = time.perf_counter()
-    try:
-        x = _find_root(names, guesses, target_names, residual, max_evaluations)
-    except _Reached as reached:
-        x = reached.x
-    values, hh = solve_at(x, precise=True)
-    if loose[0] and not off_by(values) <= tol:  # a loose solve misled the search: redo it
-        loose[0] = False
-        cache.clear()
+    def search() -> tuple[list[float], dict[str, float], HouseholdSteadyState]:
         try:
             x = _find_root(names, guesses, target_names, residual, max_evaluations)
         except _Reached as reached:
             x = reached.x
-        values, hh = solve_at(x, precise=True)
+        return x, *solve_at(x, precise=True)
+
+    t0 = time.perf_counter()
+    x, values, hh = search()
+    if loose[0] and not off_by(values) <= tol:  # a loose solve misled the search: redo it
+        loose[0] = False
+        cache.clear()
+        x, values, hh = search()
     res = {t: values[t] - targets[t] for t in target_names}
     worst = max(res, key=lambda t: abs(res[t])) if res else None
     if worst is not None and not abs(res[worst]) <= tol:
