@@ -103,6 +103,25 @@ def test_hours_satisfy_the_euler_and_intratemporal_conditions():
     np.testing.assert_allclose(p.consumption + p.savings, cash, atol=1e-12)
 
 
+def test_intratemporal_hours_rule_keeps_both_conditions():
+    # hours from the intratemporal condition on the chords between endogenous points: that
+    # condition holds to the constrained households' Newton tolerance, the budget exactly, and
+    # the Euler equation as accurately as with hours interpolated
+    interpolated = steady_state(*M.one_asset_hank(**SMALL))
+    ss = steady_state(*M.one_asset_hank(**SMALL, hours_rule="intratemporal"))
+    errors, before = euler_errors(ss), euler_errors(interpolated)
+    assert errors["intratemporal_max"] < -9 < before["intratemporal_max"]
+    assert errors["euler_max"] < before["euler_max"] + 0.1
+    assert errors["euler_mean"] < before["euler_mean"] + 0.1
+    p, block = ss.household.policy, ss.model.household
+    income = M.hank_income(block.productivity[None, :], p.hours, ss["w"], ss["Div"], ss["Tax"])
+    cash = (1 + ss["r"]) * block.wealth_grid[:, None] + income
+    np.testing.assert_allclose(p.consumption + p.savings, cash, atol=1e-12)
+    # the same economy to the interpolation's accuracy
+    assert ss["beta"] == pytest.approx(interpolated["beta"], rel=1e-5)
+    assert ss["vphi"] == pytest.approx(interpolated["vphi"], rel=1e-3)
+
+
 def _small_household(prefs, income, hours=False):
     e, Pi = M.productivity_process(n=3)
     return HouseholdBlock(prefs, income, M.wealth_grid(50.0, 40), e, Pi)

@@ -180,13 +180,18 @@ def bond_market(A, B):
 
 
 def one_asset_hank(
-    *, n_income: int = 7, n_wealth: int = 500, wealth_max: float = 150.0
+    *,
+    n_income: int = 7,
+    n_wealth: int = 500,
+    wealth_max: float = 150.0,
+    hours_rule: str = "interpolate",
 ) -> ModelSpec:
     """The one-asset HANK steady state of SSJ's ``hank`` example: households choose hours
     (eis 0.5, frisch 0.5); β and vphi such that bonds ``A = B = 5.6`` and effective hours
-    ``NE = 1``."""
+    ``NE = 1``. ``hours_rule``: see :class:`HouseholdBlock`."""
     e, Pi = productivity_process(n=n_income)
-    household = HouseholdBlock(crra_labor(), hank_income, wealth_grid(wealth_max, n_wealth), e, Pi)
+    grid = wealth_grid(wealth_max, n_wealth)
+    household = HouseholdBlock(crra_labor(), hank_income, grid, e, Pi, hours_rule=hours_rule)
     blocks = [hank_firm_steady_state, hank_fiscal_steady_state, bond_market]
     model = Model(household, blocks, name="one_asset_hank")
     cal = {"eis": 0.5, "frisch": 0.5, "B": 5.6, "mu": 1.2, "r": 0.005, "Y": 1.0, "Z": 1.0}
