@@ -71,7 +71,6 @@ def test_loose_trial_solves_that_mislead_the_search_are_caught(monkeypatch):
     targets missed and the search is redone with every trial precise. Forced here by solving
     trials absurdly loosely and never refining them."""
     import hank_mfg.solvers.steady_state as S
-    from hank_mfg.solvers import stationary
 
     spec = M.krusell_smith_steady_state(**SMALL)
     precise = steady_state(*spec)
@@ -83,8 +82,8 @@ def test_loose_trial_solves_that_mislead_the_search_are_caught(monkeypatch):
         return find_root(*args, **kwargs)
 
     monkeypatch.setattr(S, "_find_root", recorded)
-    monkeypatch.setattr(stationary, "LOOSE_EGM_TOL", 3e-2)
-    monkeypatch.setattr(S, "EGM_ERROR_SCALE", 1e-30)  # never refined
+    monkeypatch.setattr(S, "SEARCH_LOOSE_TOL", 3e-2)
+    monkeypatch.setattr(S, "SEARCH_ERROR_SCALE", 1e-30)  # never refined
     rough = steady_state(*spec)
     assert len(searches) == 2  # misled, then redone
     assert abs(rough.residuals["asset_mkt"]) < 1e-8

@@ -38,6 +38,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Array = jax.Array
 
@@ -70,6 +71,11 @@ def _as_float_array(value: Any) -> Array:
     if not jnp.issubdtype(array.dtype, jnp.inexact):
         array = array.astype(jnp.result_type(float))
     return array
+
+
+def _as_float64(value: Any) -> np.ndarray:
+    """``value`` as a NumPy float64 array (a steady state on plain numbers)."""
+    return np.asarray(value, dtype=np.float64)
 
 
 def _shift(path: Array, steady: Array, k: int, initial: Array | None = None) -> Array:
@@ -108,11 +114,19 @@ class Variable:
     __array_ufunc__ = None  # numpy defers to the reflected operators below
 
     def __init__(
-        self, name: str, value: Any, steady: Any, *, is_path: bool, initial: Any = None
+        self,
+        name: str,
+        value: Any,
+        steady: Any,
+        *,
+        is_path: bool,
+        initial: Any = None,
+        convert: Callable[[Any], Any] | None = None,
     ) -> None:
         self.name = name
-        self._value = _as_float_array(value)
-        self._steady = _as_float_array(steady)
+        convert = _as_float_array if convert is None else convert
+        self._value = convert(value)
+        self._steady = convert(steady)
         self._initial = None if initial is None else _as_float_array(initial)
         self._is_path = is_path
         if is_path and self._value.ndim == 0:
@@ -348,7 +362,9 @@ class SimpleBlock:
 
     # -- evaluation --------------------------------------------------------------------------
 
-    def _run(self, variables: Mapping[str, Variable]) -> tuple[Array, ...]:
+    def _run(
+        self, variables: Mapping[str, Variable], convert: Callable[[Any], Any] | None = None
+    ) -> tuple[Array, ...]:
         try:
             result = self.func(**{name: variables[name] for name in self.inputs})
         except (TypeError, ValueError) as error:
@@ -366,7 +382,8 @@ class SimpleBlock:
                 f"block '{self.name}' must return {len(self.outputs)} values "
                 f"({', '.join(self.outputs)})"
             )
-        return tuple(_as_float_array(_value(value)) for value in result)
+        convert = _as_float_array if convert is None else convert
+        return tuple(convert(_value(value)) for value in result)
 
     def _missing(self, name: str) -> ValueError:
         return ValueError(f"block '{self.name}' needs input '{name}', which nothing provides")
@@ -380,6 +397,19 @@ class SimpleBlock:
                 raise self._missing(name)
             variables[name] = Variable(name, values[name], values[name], is_path=False)
         return dict(zip(self.outputs, self._run(variables), strict=True))
+
+    def steady_state_floats(self, values: Mapping[str, float]) -> dict[str, float]:
+        """:meth:`steady_state` on plain numbers, evaluated in NumPy and returned as floats:
+        a steady-state search calls its blocks many times, and JAX's dispatch of each scalar
+        operation would cost more than the operation."""
+        variables = {}
+        for name in self.inputs:
+            if name not in values:
+                raise self._missing(name)
+            value = values[name]
+            variables[name] = Variable(name, value, value, is_path=False, convert=_as_float64)
+        outputs = self._run(variables, convert=_as_float64)
+        return {k: float(v) for k, v in zip(self.outputs, outputs, strict=True)}
 
     def paths(
         self,
