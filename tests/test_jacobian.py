@@ -182,6 +182,17 @@ def test_household_with_hours(hank):
             assert np.max(np.abs(fd[o] - fake[o][name][:, s])) <= 1e-6 * scale, (o, name, s)
 
 
+def test_household_with_intratemporal_hours_rule():
+    # the chords' Newton steps are differentiated like the rest of the step
+    spec = one_asset_hank(n_income=3, n_wealth=40, hours_rule="intratemporal")
+    ss = steady_state(spec.model, {**spec.calibration, "beta": 0.982, "vphi": 0.8}, {}, [])
+    block, names, outputs = spec.model.household, ("w",), ("A", "NE")
+    fake = household_jacobian(block, ss.values, ss, names, outputs, 20, "fake_news")
+    auto = household_jacobian(block, ss.values, ss, names, outputs, 20, "autodiff")
+    assert max(np.max(np.abs(fake[o]["w"] - auto[o]["w"])) for o in outputs) <= 1e-9
+    assert fake["NE"]["w"][0, 0] > 0.0
+
+
 # --- bad arguments -------------------------------------------------------------------------------
 
 
