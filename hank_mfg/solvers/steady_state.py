@@ -412,10 +412,11 @@ _MARGIN = 1e-2
 #: outputs, estimated as ``SEARCH_ERROR_SCALE · size · tol``, is below the target's distance.
 #: This is an estimate, not the classical rate search's bound (``EGM_ERROR_SCALE``, with a
 #: margin of 100): on SSJ's Krusell–Smith calibration the errors measured are 1e-3 to 80 times
-#: ``size · tol`` (the largest where β(1 + r) is near 1 and EGM converges slowly), and a sign
-#: is wrong only past ten times the estimate. The search cannot return a wrong point: the one
-#: it returns is solved to ``egm_tol``, and if it misses the targets there, the search is
-#: redone with every trial precise.
+#: ``size · tol`` (the largest where β(1 + r) is near 1 and EGM converges slowly, at a trial
+#: whose target was far from zero), so a trial's sign could be wrong where its error exceeds
+#: the estimate. The search cannot return a wrong point: the one it returns is solved to
+#: ``egm_tol``, and if it misses the targets there, the search is redone with every trial
+#: precise.
 SEARCH_LOOSE_TOL = 1e-3
 SEARCH_ERROR_SCALE = 50.0
 
