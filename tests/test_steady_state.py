@@ -90,8 +90,14 @@ def test_loose_trial_solves_that_mislead_the_search_are_caught(monkeypatch):
     assert rough["beta"] == pytest.approx(precise["beta"], abs=1e-11)
 
 
-def test_hours_satisfy_the_euler_and_intratemporal_conditions():
-    ss = steady_state(*M.one_asset_hank(**SMALL))
+@pytest.fixture(scope="module")
+def small_hank():
+    """The small one-asset HANK steady state, hours interpolated (SSJ's rule)."""
+    return steady_state(*M.one_asset_hank(**SMALL))
+
+
+def test_hours_satisfy_the_euler_and_intratemporal_conditions(small_hank):
+    ss = small_hank
     errors = euler_errors(ss)
     assert errors["euler_mean"] < -5 and errors["intratemporal_mean"] < -4
     p, block = ss.household.policy, ss.model.household
@@ -102,11 +108,11 @@ def test_hours_satisfy_the_euler_and_intratemporal_conditions():
     np.testing.assert_allclose(p.consumption + p.savings, cash, atol=1e-12)
 
 
-def test_intratemporal_hours_rule_keeps_both_conditions():
+def test_intratemporal_hours_rule_keeps_both_conditions(small_hank):
     # hours from the intratemporal condition on the chords between endogenous points: that
     # condition holds to the constrained households' Newton tolerance, the budget exactly, and
     # the Euler equation as accurately as with hours interpolated
-    interpolated = steady_state(*M.one_asset_hank(**SMALL))
+    interpolated = small_hank
     ss = steady_state(*M.one_asset_hank(**SMALL, hours_rule="intratemporal"))
     errors, before = euler_errors(ss), euler_errors(interpolated)
     assert errors["intratemporal_max"] < -9 < before["intratemporal_max"]
