@@ -127,7 +127,7 @@ class Variable:
         convert = _as_float_array if convert is None else convert
         self._value = convert(value)
         self._steady = convert(steady)
-        self._initial = None if initial is None else _as_float_array(initial)
+        self._initial = None if initial is None else convert(initial)
         self._is_path = is_path
         if is_path and self._value.ndim == 0:
             raise ValueError(f"the path of '{name}' must have a time axis, got a scalar")
@@ -391,25 +391,25 @@ class SimpleBlock:
     def steady_state(self, values: Mapping[str, Any]) -> dict[str, Array]:
         """The outputs at the steady state given ``values`` of the inputs (lags and leads of a
         steady-state value are the value itself)."""
-        variables = {}
-        for name in self.inputs:
-            if name not in values:
-                raise self._missing(name)
-            variables[name] = Variable(name, values[name], values[name], is_path=False)
-        return dict(zip(self.outputs, self._run(variables), strict=True))
+        return dict(zip(self.outputs, self._at_steady_state(values, _as_float_array), strict=True))
 
     def steady_state_floats(self, values: Mapping[str, float]) -> dict[str, float]:
         """:meth:`steady_state` on plain numbers, evaluated in NumPy and returned as floats:
         a steady-state search calls its blocks many times, and JAX's dispatch of each scalar
         operation would cost more than the operation."""
+        outputs = self._at_steady_state(values, _as_float64)
+        return {k: float(v) for k, v in zip(self.outputs, outputs, strict=True)}
+
+    def _at_steady_state(
+        self, values: Mapping[str, Any], convert: Callable[[Any], Any]
+    ) -> tuple[Any, ...]:
         variables = {}
         for name in self.inputs:
             if name not in values:
                 raise self._missing(name)
             value = values[name]
-            variables[name] = Variable(name, value, value, is_path=False, convert=_as_float64)
-        outputs = self._run(variables, convert=_as_float64)
-        return {k: float(v) for k, v in zip(self.outputs, outputs, strict=True)}
+            variables[name] = Variable(name, value, value, is_path=False, convert=convert)
+        return self._run(variables, convert=convert)
 
     def paths(
         self,

@@ -478,14 +478,14 @@ class HouseholdBlock:
             # ones); savings from the budget; at the borrowing limit, consumption and hours
             # from the static problem
             if self.hours_rule == "intratemporal":
-                c, n, savings = self._on_chords(a_endo, c_endo, n_endo, values)
+                c, n, savings = self._on_chords(a_endo, c_endo, n_endo, R, values)
             else:
                 c, n = _interp_columns(a, a_endo, c_endo, n_endo)  # per income state
                 savings = R * a[:, None] + self._y(values)(e, n) - c
             binds = (savings < a[0]) | no_value
             limit = jnp.full_like(savings, a[0])
             # Newton from the interpolated hours, close to the constrained ones
-            guess = jax.lax.stop_gradient(jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0))
+            guess = _hours_start(n)
 
             def at_limit(rows: int) -> tuple[Array, Array]:
                 # the households on the first `rows` wealth points, solved where the limit
@@ -525,7 +525,7 @@ class HouseholdBlock:
         )
 
     def _on_chords(
-        self, a_endo: Array, c_endo: Array, n_endo: Array, values: Mapping[str, Any]
+        self, a_endo: Array, c_endo: Array, n_endo: Array, R: Array, values: Mapping[str, Any]
     ) -> tuple[Array, Array, Array]:
         """Consumption, hours and savings at the wealth grid (hours_rule "intratemporal").
 
@@ -541,10 +541,9 @@ class HouseholdBlock:
         c_lo, c_hi = c_endo.ravel()[lower], c_endo.ravel()[upper]
         s_lo, s_hi = savings_endo[lower], savings_endo[upper]
         n_lo = n_endo.ravel()[lower]
-        guess = jax.lax.stop_gradient(n_lo + (n_endo.ravel()[upper] - n_lo) * t0)
-        guess = jnp.where(jnp.isfinite(guess) & (guess > 0), guess, 1.0)
+        guess = _hours_start(n_lo + (n_endo.ravel()[upper] - n_lo) * t0)
         e = jnp.broadcast_to(jnp.asarray(self.productivity)[None, :], c_lo.shape)
-        cash = (1.0 + values[self.asset_return]) * a[:, None]
+        cash = R * a[:, None]
         income = self._y(values)
 
         def on_chord(t: Array) -> tuple[Array, Array]:
@@ -646,6 +645,12 @@ class HouseholdBlock:
             d2 = jax.grad(jax.grad(lambda ei, n: jnp.sum(y(ei, n)), 1), 1)
             curvature = [float(d2(ei, n)) for ei in e for n in (0.3, 1.0, 2.5)]
             object.__setattr__(self, "_linear_hours", bool(np.max(np.abs(curvature)) < 1e-12))
+
+
+def _hours_start(n: Array) -> Array:
+    """A Newton start for hours from interpolated ones (1 where they are not positive and
+    finite); no derivative flows through a start."""
+    return jax.lax.stop_gradient(jnp.where(jnp.isfinite(n) & (n > 0), n, 1.0))
 
 
 @partial(jax.jit, static_argnums=0)

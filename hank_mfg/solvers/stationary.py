@@ -94,10 +94,9 @@ CHECK_EVERY = 10
 def loose_tolerance(nearest: float | None, floor: float, loosest: float | None = None) -> float:
     """EGM tolerance of the first solve at a new trial of a root search (see
     :data:`LOOSE_EGM_TOL`): ``loosest`` (default ``LOOSE_EGM_TOL``), tighter next to trials
-    already close to the target;
-    ``nearest`` is the smallest distance to the target of the trials solved so far, per unit
-    of tolerance (``|f| / (EGM_ERROR_SCALE · size)``; ``None`` before any), ``floor`` the
-    precise solves' tolerance."""
+    already close to the target; ``nearest`` is the smallest distance to the target of the
+    trials solved so far, per unit of tolerance (``|f| / (EGM_ERROR_SCALE · size)``; ``None``
+    before any), ``floor`` the precise solves' tolerance."""
     loosest = LOOSE_EGM_TOL if loosest is None else loosest
     if nearest is None:
         return loosest
